@@ -1,0 +1,133 @@
+// Package delivery decides where a recipient's mail goes: a local user's
+// mailbox, each target of an alias, the postmaster (RFC 5321 §4.5.1), or a
+// remote address for the relay queue.
+//
+// It implements the routing half of local delivery; the write itself is
+// the store's, made durable by intake. Remote targets of aliases
+// (forwarding) and relay through the queue arrive with the submission and
+// relay issue; until then a remote target is refused as not local.
+package delivery
+
+import (
+	"context"
+	"strings"
+
+	"github.com/posthorn/posthorn/internal/mailerr"
+	"github.com/posthorn/posthorn/internal/store"
+)
+
+// maxAliasDepth bounds alias chains (a → b → c ...) and breaks loops.
+const maxAliasDepth = 8
+
+// maxTargets bounds what one RCPT may expand to.
+const maxTargets = 1000
+
+// Directory is what the router needs of the store.
+type Directory interface {
+	UserByAddress(ctx context.Context, address string) (store.User, error)
+	AliasTargets(ctx context.Context, alias string) ([]string, error)
+}
+
+// Target is one final destination of a recipient.
+type Target struct {
+	UserID  int64  // local user
+	Address string // the user's address (Delivered-To)
+}
+
+// Router resolves recipient addresses.
+type Router struct {
+	dir        Directory
+	domains    map[string]bool
+	postmaster string
+}
+
+// NewRouter makes a router for the local domains; postmaster is where
+// postmaster@ every local domain goes.
+func NewRouter(dir Directory, domains []string, postmaster string) *Router {
+	d := make(map[string]bool, len(domains))
+	for _, x := range domains {
+		d[strings.ToLower(x)] = true
+	}
+	return &Router{dir: dir, domains: d, postmaster: postmaster}
+}
+
+// IsLocalDomain reports whether mail for domain is delivered here.
+func (r *Router) IsLocalDomain(domain string) bool { return r.domains[strings.ToLower(domain)] }
+
+// Resolve returns the local users that mail to rcpt reaches, without
+// duplicates. rcpt is "local@domain", or "postmaster" alone (RFC 5321
+// §4.1.1.3). Errors: NotLocal (relay denied), NoSuchUser, OverQuota,
+// or the store's temporary errors.
+func (r *Router) Resolve(ctx context.Context, rcpt string) ([]Target, error) {
+	var out []Target
+	seen := map[int64]bool{}
+	err := r.resolve(ctx, rcpt, 0, seen, &out)
+	return out, err
+}
+
+func (r *Router) resolve(ctx context.Context, rcpt string, depth int, seen map[int64]bool, out *[]Target) error {
+	if depth > maxAliasDepth {
+		return mailerr.Permanent(mailerr.Policy, "alias nesting too deep", nil)
+	}
+	local, domain, ok := split(rcpt)
+	if !ok {
+		if strings.EqualFold(rcpt, "postmaster") {
+			return r.resolve(ctx, r.postmaster, depth+1, seen, out)
+		}
+		return mailerr.Permanent(mailerr.BadInput, "address has no domain", nil)
+	}
+	if !r.IsLocalDomain(domain) {
+		return mailerr.Permanent(mailerr.NotLocal, "relaying denied", nil)
+	}
+	addr := local + "@" + strings.ToLower(domain)
+	if strings.EqualFold(local, "postmaster") && !strings.EqualFold(addr, r.postmaster) {
+		return r.resolve(ctx, r.postmaster, depth+1, seen, out)
+	}
+	targets, err := r.dir.AliasTargets(ctx, addr)
+	if err != nil {
+		return err
+	}
+	if len(targets) > 0 {
+		for _, t := range targets {
+			var err error
+			if strings.EqualFold(t, addr) {
+				err = r.user(ctx, addr, seen, out) // an alias that keeps a copy for its own mailbox
+			} else {
+				err = r.resolve(ctx, t, depth+1, seen, out)
+			}
+			if err != nil {
+				return err
+			}
+			if len(*out) > maxTargets {
+				return mailerr.Permanent(mailerr.Policy, "alias expands to too many recipients", nil)
+			}
+		}
+		return nil
+	}
+	return r.user(ctx, addr, seen, out)
+}
+
+// user adds the local user addr to out once.
+func (r *Router) user(ctx context.Context, addr string, seen map[int64]bool, out *[]Target) error {
+	u, err := r.dir.UserByAddress(ctx, addr)
+	if err != nil {
+		return err
+	}
+	if u.Quota > 0 && u.Used >= u.Quota {
+		return mailerr.Temporary(mailerr.OverQuota, "mailbox full", nil)
+	}
+	if !seen[u.ID] {
+		seen[u.ID] = true
+		*out = append(*out, Target{UserID: u.ID, Address: u.Address})
+	}
+	return nil
+}
+
+// split splits an address at its last "@".
+func split(addr string) (local, domain string, ok bool) {
+	i := strings.LastIndexByte(addr, '@')
+	if i <= 0 || i == len(addr)-1 {
+		return "", "", false
+	}
+	return addr[:i], addr[i+1:], true
+}

@@ -1,0 +1,74 @@
+package server
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/posthorn/posthorn/internal/config"
+	"github.com/posthorn/posthorn/internal/pop3server"
+	"github.com/posthorn/posthorn/internal/smtpserver"
+	"github.com/posthorn/posthorn/internal/tlsconf"
+)
+
+// engines makes one protocol server per configured listener kind and
+// binds it to each of that kind's addresses.
+func engines(cfg *config.Config, tm *tlsconf.Manager, reg prometheus.Registerer, log *slog.Logger,
+	sb smtpserver.Backend, pb pop3server.Backend) []binding {
+	var out []binding
+	add := func(name string, addrs []string, e engine) {
+		for _, a := range addrs {
+			out = append(out, binding{name: name, addr: a, eng: e})
+		}
+	}
+	sm := smtpserver.NewMetrics(reg)
+	if len(cfg.Listen.SMTP) > 0 {
+		add("smtp", cfg.Listen.SMTP, smtpserver.New(smtpConfig(cfg, tm, "smtp"), sb, log, sm))
+	}
+	pm := pop3server.NewMetrics(reg)
+	popCfg := func(implicit bool) pop3server.Config {
+		return pop3server.Config{
+			Hostname:           cfg.Hostname,
+			TLS:                tm.Config(),
+			ImplicitTLS:        implicit,
+			AllowPlaintextAuth: cfg.AllowPlaintextAuth,
+			IdleTimeout:        time.Duration(cfg.POP3.IdleTimeout),
+			MaxConnections:     cfg.Limits.MaxConnections,
+		}
+	}
+	if len(cfg.Listen.POP3) > 0 {
+		add("pop3", cfg.Listen.POP3, pop3server.New(popCfg(false), pb, log, pm))
+	}
+	if len(cfg.Listen.POP3S) > 0 {
+		add("pop3s", cfg.Listen.POP3S, pop3server.New(popCfg(true), pb, log, pm))
+	}
+	for _, n := range []struct {
+		name  string
+		addrs []string
+	}{{"submission", cfg.Listen.Submission}, {"submissions", cfg.Listen.Submissions},
+		{"imap", cfg.Listen.IMAP}, {"imaps", cfg.Listen.IMAPS}} {
+		if len(n.addrs) > 0 {
+			log.Warn("listener not implemented yet; not started", "listener", n.name, "addrs", n.addrs)
+		}
+	}
+	return out
+}
+
+func smtpConfig(cfg *config.Config, tm *tlsconf.Manager, name string) smtpserver.Config {
+	t := cfg.SMTP
+	return smtpserver.Config{
+		Hostname:       cfg.Hostname,
+		ListenerName:   name,
+		MaxMessageSize: cfg.Limits.MaxMessageSize,
+		MaxRecipients:  cfg.Limits.MaxRecipients,
+		MaxConnections: cfg.Limits.MaxConnections,
+		TLS:            tm.Config(),
+		ImplicitTLS:    name == "submissions",
+		Timeouts: smtpserver.Timeouts{
+			Command:   time.Duration(t.CommandTimeout),
+			DataBlock: time.Duration(t.DataBlockTimeout),
+			DataTerm:  time.Duration(t.DataTermTimeout),
+		},
+	}
+}

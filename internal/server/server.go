@@ -1,0 +1,192 @@
+// Package server wires posthorn together: the config, the store, TLS, the
+// intake committer, and a protocol server per listener; it owns the
+// process's lifecycle (SIGTERM drains, SIGHUP reloads certificates, root
+// binds the low ports and then drops to the configured user).
+//
+// It holds no protocol logic: adapters here translate between the small
+// interfaces each engine owns and the store.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/posthorn/posthorn/internal/admin"
+	"github.com/posthorn/posthorn/internal/auth"
+	"github.com/posthorn/posthorn/internal/config"
+	"github.com/posthorn/posthorn/internal/delivery"
+	"github.com/posthorn/posthorn/internal/intake"
+	"github.com/posthorn/posthorn/internal/pop3server"
+	"github.com/posthorn/posthorn/internal/smtpserver"
+	"github.com/posthorn/posthorn/internal/store/sqlite"
+	"github.com/posthorn/posthorn/internal/tlsconf"
+)
+
+// drainGrace is how long sessions may finish after SIGTERM.
+const drainGrace = 30 * time.Second
+
+// engine is a protocol server bound to listeners.
+type engine interface {
+	Serve(ctx context.Context, ln net.Listener) error
+	Shutdown(ctx context.Context) error
+}
+
+type binding struct {
+	name string
+	addr string
+	eng  engine
+	ln   net.Listener
+}
+
+// Run serves until ctx is cancelled (SIGTERM/SIGINT), then drains.
+// Where it listens is printed on out.
+func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Writer) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data_dir: %w", err)
+	}
+	st, err := sqlite.Open(ctx, cfg.DataDir, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if st.Created() {
+		fmt.Fprintf(out, "created a new store in %s\n", cfg.DataDir)
+	}
+	tm, err := tlsconf.New(cfg.TLS.CertFile, cfg.TLS.KeyFile, cfg.DataDir, cfg.Hostname, log)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	spoolDir := filepath.Join(cfg.DataDir, "spool")
+	if err := os.MkdirAll(spoolDir, 0o700); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	in := intake.New(st, spoolDir, log, intake.NewMetrics(reg))
+	defer in.Close()
+
+	router := delivery.NewRouter(st, cfg.Domains, cfg.PostmasterAddress())
+	lg := logins{store: st, throttle: auth.NewThrottle(10, 15*time.Minute)}
+	bindings := engines(cfg, tm, reg, log, &smtpBackend{router: router, intake: in},
+		&pop3Backend{logins: lg, seq: newOwnerSeq()})
+
+	for i := range bindings {
+		b := &bindings[i]
+		var lc net.ListenConfig
+		b.ln, err = lc.Listen(ctx, "tcp", b.addr)
+		if err != nil {
+			closeAll(bindings)
+			return fmt.Errorf("listen %s %s: %w", b.name, b.addr, err)
+		}
+	}
+	var httpSrv *http.Server
+	var httpLns []net.Listener
+	for _, a := range cfg.Listen.HTTP {
+		var lc net.ListenConfig
+		ln, err := lc.Listen(ctx, "tcp", a)
+		if err != nil {
+			closeAll(bindings)
+			return fmt.Errorf("listen http %s: %w", a, err)
+		}
+		httpLns = append(httpLns, ln)
+	}
+	if err := dropPrivileges(cfg, log); err != nil {
+		closeAll(bindings)
+		return err
+	}
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, b := range bindings {
+		fmt.Fprintf(out, "posthorn: %s listening on %s\n", b.name, b.ln.Addr())
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := b.eng.Serve(runCtx, b.ln); err != nil && !errors.Is(err, net.ErrClosed) {
+				log.Error("listener stopped", "listener", b.name, "addr", b.addr, "err", err)
+			}
+		}()
+	}
+	if len(httpLns) > 0 {
+		httpSrv = &http.Server{Handler: admin.New(reg, st, cfg.Admin.Token, log), ReadHeaderTimeout: 10 * time.Second}
+		for _, ln := range httpLns {
+			fmt.Fprintf(out, "posthorn: http listening on %s\n", ln.Addr())
+			go httpSrv.Serve(ln)
+		}
+	}
+	go tm.Watch(runCtx, 30*time.Second)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	log.Info("posthorn started", "hostname", cfg.Hostname, "data_dir", cfg.DataDir, "domains", cfg.Domains)
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-hup:
+			if err := tm.Reload(); err != nil {
+				log.Error("tls reload failed", "err", err)
+			} else {
+				log.Info("tls certificate reloaded")
+			}
+		}
+	}
+	log.Info("stopping: draining sessions", "grace", drainGrace)
+	sctx, scancel := context.WithTimeout(context.Background(), drainGrace)
+	defer scancel()
+	var sw sync.WaitGroup
+	for _, b := range bindings {
+		sw.Add(1)
+		go func() { defer sw.Done(); b.eng.Shutdown(sctx) }()
+	}
+	if httpSrv != nil {
+		httpSrv.Shutdown(sctx)
+	}
+	sw.Wait()
+	cancel()
+	wg.Wait()
+	log.Info("posthorn stopped")
+	return nil
+}
+
+func closeAll(bs []binding) {
+	for _, b := range bs {
+		if b.ln != nil {
+			b.ln.Close()
+		}
+	}
+}
+
+// newOwnerSeq makes unique lock owner ids for this process.
+func newOwnerSeq() func() string {
+	var b [6]byte
+	rand.Read(b[:])
+	prefix := hex.EncodeToString(b[:])
+	var mu sync.Mutex
+	n := 0
+	return func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		return fmt.Sprintf("%s-%d", prefix, n)
+	}
+}
