@@ -34,6 +34,7 @@ func commands() map[string]command {
 		"serve":   cmdServe,
 		"user":    cmdUser,
 		"alias":   cmdAlias,
+		"bench":   cmdBench,
 		"store":   cmdStore,
 		"mime":    cmdMime,
 		"version": cmdVersion,
