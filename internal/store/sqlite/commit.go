@@ -1,0 +1,183 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"sync"
+
+	"github.com/posthorn/posthorn/internal/intake"
+	"github.com/posthorn/posthorn/internal/mailerr"
+)
+
+// chunkSize is the size of one body_chunks row: small enough that partial
+// reads touch little, large enough that a 25 MB body is 400 rows.
+const chunkSize = 64 << 10
+
+// chunkBufs holds chunk-sized read buffers for bodies that are spooled to
+// files (in-memory bodies are sliced without copying).
+var chunkBufs = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
+
+// commitStmts are the statements of one CommitBatch, prepared once per
+// transaction and used for every message in it.
+type commitStmts struct {
+	body, chunk, mailbox, message, used, queue *sql.Stmt
+}
+
+func prepareCommit(ctx context.Context, tx *sql.Tx) (*commitStmts, error) {
+	var c commitStmts
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&c.body, "INSERT INTO bodies (msg_id, size, refs) VALUES (?, ?, ?) RETURNING id"},
+		{&c.chunk, "INSERT INTO body_chunks (body_id, seq, data) VALUES (?, ?, ?)"},
+		{&c.mailbox, `UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
+			WHERE user_id = ? AND name = ? RETURNING id, uidnext - 1, highestmodseq`},
+		{&c.message, `INSERT INTO messages (mailbox_id, uid, body_id, prefix, size, internal_date, modseq)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`},
+		{&c.used, "UPDATE users SET used = used + ? WHERE id = ?"},
+		{&c.queue, `INSERT INTO queue (msg_id, body_id, sender, rcpt, orcpt, notify, envid, ret,
+			smtputf8, body_type, next_attempt, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+	} {
+		st, err := tx.PrepareContext(ctx, p.sql)
+		if err != nil {
+			c.close()
+			return nil, err
+		}
+		*p.dst = st
+	}
+	return &c, nil
+}
+
+func (c *commitStmts) close() {
+	for _, st := range []*sql.Stmt{c.body, c.chunk, c.mailbox, c.message, c.used, c.queue} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// CommitBatch stores msgs in one transaction, durable when it returns nil:
+// each body once (in 64 KiB chunks), one messages row per local recipient
+// (UID from the mailbox's uidnext, a new modseq, the user's used bytes
+// raised by prefix + body) and one queue row per remote recipient. Any
+// failure rolls everything back.
+func (s *Store) CommitBatch(ctx context.Context, msgs []*intake.Message) error {
+	for _, m := range msgs {
+		if m == nil || m.Body == nil {
+			return mailerr.Permanent(mailerr.BadInput, "message without a body", nil)
+		}
+	}
+	now := s.now().Unix()
+	return s.write(ctx, "commit", func(tx *sql.Tx) error {
+		c, err := prepareCommit(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer c.close()
+		for _, m := range msgs {
+			if err := c.store(ctx, m, now); err != nil {
+				return fmt.Errorf("message %s: %w", m.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// store writes one message.
+func (c *commitStmts) store(ctx context.Context, m *intake.Message, now int64) error {
+	refs := len(m.Local) + len(m.Remote)
+	if refs == 0 {
+		return nil // nobody to deliver to: nothing to keep
+	}
+	size := m.Body.Size()
+	var bodyID int64
+	if err := c.body.QueryRowContext(ctx, m.ID, size, refs).Scan(&bodyID); err != nil {
+		return err
+	}
+	if err := c.storeChunks(ctx, bodyID, m.Body); err != nil {
+		return err
+	}
+	date := now
+	if !m.Arrived.IsZero() {
+		date = m.Arrived.Unix()
+	}
+	for _, r := range m.Local {
+		name := r.Mailbox
+		if name == "" || strings.EqualFold(name, "INBOX") {
+			name = "INBOX" // RFC 9051 §5.1: INBOX is case-insensitive
+		}
+		var mbID, uid, modseq int64
+		err := c.mailbox.QueryRowContext(ctx, r.UserID, name).Scan(&mbID, &uid, &modseq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return mailerr.Permanent(mailerr.NoSuchUser,
+				fmt.Sprintf("no mailbox %q for %s", name, r.Address), nil)
+		} else if err != nil {
+			return err
+		}
+		if uid >= math.MaxUint32 {
+			return mailerr.Permanent(mailerr.Policy, "mailbox "+name+" has run out of UIDs", nil)
+		}
+		rowSize := int64(len(r.Prefix)) + size
+		if _, err := c.message.ExecContext(ctx, mbID, uid, bodyID, nz(r.Prefix), rowSize, date, modseq); err != nil {
+			return err
+		}
+		if _, err := c.used.ExecContext(ctx, rowSize, r.UserID); err != nil {
+			return err
+		}
+	}
+	smtputf8 := 0
+	if m.SMTPUTF8 {
+		smtputf8 = 1
+	}
+	for _, r := range m.Remote {
+		if _, err := c.queue.ExecContext(ctx, m.ID, bodyID, m.From, r.Address, r.ORCPT, r.Notify,
+			m.EnvID, m.Ret, smtputf8, m.BodyType, now, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// storeChunks writes the body in chunkSize rows. An in-memory body is
+// sliced as is; a spooled one is read once through a pooled buffer.
+func (c *commitStmts) storeChunks(ctx context.Context, bodyID int64, sp *intake.Spool) error {
+	if b := sp.Bytes(); b != nil {
+		for seq := 0; len(b) > 0; seq++ {
+			n := min(len(b), chunkSize)
+			if _, err := c.chunk.ExecContext(ctx, bodyID, seq, b[:n]); err != nil {
+				return err
+			}
+			b = b[n:]
+		}
+		return nil
+	}
+	bp := chunkBufs.Get().(*[]byte)
+	defer chunkBufs.Put(bp)
+	buf := *bp
+	r := sp.NewReader()
+	var total int64
+	for seq := 0; ; seq++ {
+		n, err := io.ReadFull(r, buf)
+		if n > 0 {
+			if _, err := c.chunk.ExecContext(ctx, bodyID, seq, buf[:n]); err != nil {
+				return err
+			}
+			total += int64(n)
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		} else if err != nil {
+			return fmt.Errorf("reading spool: %w", err)
+		}
+	}
+	if total != sp.Size() {
+		return fmt.Errorf("spool gave %d bytes, expected %d", total, sp.Size())
+	}
+	return nil
+}
