@@ -35,6 +35,8 @@ func commands() map[string]command {
 		"user":    cmdUser,
 		"alias":   cmdAlias,
 		"bench":   cmdBench,
+		"fetch":   cmdFetch,
+		"send":    cmdSend,
 		"store":   cmdStore,
 		"mime":    cmdMime,
 		"version": cmdVersion,

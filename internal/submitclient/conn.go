@@ -1,0 +1,73 @@
+package submitclient
+
+import (
+	"context"
+	"net"
+	"sync"
+	"time"
+)
+
+// deadlineConn gives every read and write a fresh idle deadline capped by
+// the current operation's context deadline, and interrupts a blocked read
+// or write when that context is cancelled. (pop3client has its twin; the
+// two protocols share no package but the wire-format one.)
+type deadlineConn struct {
+	net.Conn
+	timeout time.Duration
+
+	mu        sync.Mutex
+	ctx       context.Context
+	cancelled bool
+}
+
+// begin binds the connection to ctx for one operation; the returned
+// function ends the binding.
+func (d *deadlineConn) begin(ctx context.Context) func() {
+	d.mu.Lock()
+	d.ctx, d.cancelled = ctx, false
+	d.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() {
+		d.mu.Lock()
+		d.cancelled = true
+		d.Conn.SetDeadline(time.Unix(1, 0))
+		d.mu.Unlock()
+	})
+	return func() { stop() }
+}
+
+func (d *deadlineConn) arm() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cancelled || d.ctx == nil {
+		if d.ctx != nil && d.ctx.Err() != nil {
+			return d.ctx.Err()
+		}
+		return context.Canceled
+	}
+	dl := time.Now().Add(d.timeout)
+	if cd, ok := d.ctx.Deadline(); ok && cd.Before(dl) {
+		dl = cd
+	}
+	return d.Conn.SetDeadline(dl)
+}
+
+func (d *deadlineConn) Read(p []byte) (int, error) {
+	if err := d.arm(); err != nil {
+		return 0, err
+	}
+	return d.Conn.Read(p)
+}
+
+func (d *deadlineConn) Write(p []byte) (int, error) {
+	if err := d.arm(); err != nil {
+		return 0, err
+	}
+	return d.Conn.Write(p)
+}
+
+func isLoopback(addr net.Addr) bool {
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		return ta.IP.IsLoopback()
+	}
+	return false
+}
