@@ -19,7 +19,10 @@ type Message struct {
 	Ret      string // RFC 3461 RET (FULL or HDRS), may be empty
 	Local    []LocalRecipient
 	Remote   []RemoteRecipient
-	Body     *Spool // the full message as stored: trace headers + data, CRLF
+	// Head is stored in front of Body in every copy: fields added once the
+	// whole message was seen (DKIM-Signature), without rewriting the spool.
+	Head []byte
+	Body *Spool // the full message as stored: trace headers + data, CRLF
 }
 
 // LocalRecipient is a copy of the message for a mailbox on this server.

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -95,12 +96,12 @@ func (c *commitStmts) store(ctx context.Context, m *intake.Message, now int64) e
 	if refs == 0 {
 		return nil // nobody to deliver to: nothing to keep
 	}
-	size := m.Body.Size()
+	size := int64(len(m.Head)) + m.Body.Size()
 	var bodyID int64
 	if err := c.body.QueryRowContext(ctx, m.ID, size, refs).Scan(&bodyID); err != nil {
 		return err
 	}
-	if err := c.storeChunks(ctx, bodyID, m.Body); err != nil {
+	if err := c.storeChunks(ctx, bodyID, m.Head, m.Body); err != nil {
 		return err
 	}
 	date := now
@@ -144,10 +145,11 @@ func (c *commitStmts) store(ctx context.Context, m *intake.Message, now int64) e
 	return nil
 }
 
-// storeChunks writes the body in chunkSize rows. An in-memory body is
-// sliced as is; a spooled one is read once through a pooled buffer.
-func (c *commitStmts) storeChunks(ctx context.Context, bodyID int64, sp *intake.Spool) error {
-	if b := sp.Bytes(); b != nil {
+// storeChunks writes head and the body in chunkSize rows. An in-memory
+// body without a head is sliced as is; otherwise it is read once through
+// a pooled buffer.
+func (c *commitStmts) storeChunks(ctx context.Context, bodyID int64, head []byte, sp *intake.Spool) error {
+	if b := sp.Bytes(); b != nil && len(head) == 0 {
 		for seq := 0; len(b) > 0; seq++ {
 			n := min(len(b), chunkSize)
 			if _, err := c.chunk.ExecContext(ctx, bodyID, seq, b[:n]); err != nil {
@@ -160,7 +162,7 @@ func (c *commitStmts) storeChunks(ctx context.Context, bodyID int64, sp *intake.
 	bp := chunkBufs.Get().(*[]byte)
 	defer chunkBufs.Put(bp)
 	buf := *bp
-	r := sp.NewReader()
+	r := io.MultiReader(bytes.NewReader(head), sp.NewReader())
 	var total int64
 	for seq := 0; ; seq++ {
 		n, err := io.ReadFull(r, buf)
@@ -176,8 +178,8 @@ func (c *commitStmts) storeChunks(ctx context.Context, bodyID int64, sp *intake.
 			return fmt.Errorf("reading spool: %w", err)
 		}
 	}
-	if total != sp.Size() {
-		return fmt.Errorf("spool gave %d bytes, expected %d", total, sp.Size())
+	if want := int64(len(head)) + sp.Size(); total != want {
+		return fmt.Errorf("spool gave %d bytes, expected %d", total, want)
 	}
 	return nil
 }

@@ -250,3 +250,26 @@ func testQuota(f *fixture) {
 		t.Errorf("sizes %v", sizes)
 	}
 }
+
+// testCommitHead: Head is stored in front of the body in every copy, for
+// small (in-memory) and large (spooled) bodies alike.
+func testCommitHead(f *fixture) {
+	u := f.addUser("head@example.test")
+	mb := f.inbox(u)
+	head := []byte("DKIM-Signature: v=1; a=rsa-sha256; d=example.test\r\n")
+	for _, n := range []int{10, 300 << 10} {
+		body := randomBody(f.t, n)
+		m := f.msg(body, u)
+		m.Head = head
+		f.commit(m)
+		ms := f.messages(mb)
+		last := ms[len(ms)-1]
+		want := append(append(prefix(m.From, u.Address), head...), body...)
+		if got := f.read(last.ID); !bytes.Equal(got, want) {
+			f.t.Errorf("body of %d bytes with head: got %d bytes, want %d", n, len(got), len(want))
+		}
+		if last.Size != int64(len(want)) {
+			f.t.Errorf("size %d, want %d", last.Size, len(want))
+		}
+	}
+}

@@ -15,6 +15,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"CommitShared", testCommitShared},
 		{"CommitMany", testCommitMany},
 		{"CommitLarge", testCommitLarge},
+		{"CommitHead", testCommitHead},
 		{"CommitAtomic", testCommitAtomic},
 		{"CommitThroughIntake", testCommitThroughIntake},
 		{"Expunge", testExpunge},
