@@ -48,8 +48,8 @@ func cmdAlias(ctx context.Context, io *stdio, args []string) int {
 	return exitCode(io.err, "alias "+sub, err)
 }
 
-// checkAlias refuses aliases outside the local domains and, until relay
-// lands, remote targets.
+// checkAlias refuses aliases outside the local domains and malformed
+// targets. A remote target forwards through the relay queue.
 func checkAlias(cfg *config.Config, alias string, targets []string) error {
 	local := func(a string) bool {
 		n, err := store.NormalizeAddress(a)
@@ -73,9 +73,6 @@ func checkAlias(cfg *config.Config, alias string, targets []string) error {
 	for _, t := range targets {
 		if _, err := store.NormalizeAddress(t); err != nil {
 			return usageError("target %q: %v", t, err)
-		}
-		if !local(t) {
-			return fmt.Errorf("target %s is remote: forwarding to remote addresses is not supported yet", t)
 		}
 	}
 	return nil

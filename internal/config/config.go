@@ -54,11 +54,12 @@ type TLS struct {
 
 // Limits bound what one client or user may use.
 type Limits struct {
-	MaxMessageSize int64 `toml:"max_message_size"` // bytes, announced in EHLO SIZE
-	MaxRecipients  int   `toml:"max_recipients"`   // per transaction
-	MaxConnections int   `toml:"max_connections"`  // per listener
-	DefaultQuota   int64 `toml:"default_quota"`    // bytes per user, 0 = none
-	SendPerHour    int   `toml:"send_per_hour"`    // per authenticated user, 0 = no limit
+	MaxMessageSize int64 `toml:"max_message_size"`    // bytes, announced in EHLO SIZE
+	MaxRecipients  int   `toml:"max_recipients"`      // per transaction
+	MaxConnections int   `toml:"max_connections"`     // per listener
+	DefaultQuota   int64 `toml:"default_quota"`       // bytes per user, 0 = none
+	SendPerHour    int   `toml:"send_per_hour"`       // per authenticated user, 0 = no limit
+	RcptsPerHour   int   `toml:"recipients_per_hour"` // per authenticated user, 0 = no limit
 }
 
 // DNS configures the resolver used for MX lookups.
@@ -161,6 +162,7 @@ func baseDefaults() *Config {
 			MaxConnections: 2000,
 			DefaultQuota:   0,
 			SendPerHour:    1000,
+			RcptsPerHour:   5000,
 		},
 		Queue: Queue{
 			FirstRetry:     Duration(5 * time.Minute),

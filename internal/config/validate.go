@@ -146,6 +146,9 @@ func (c *Config) checkLimits(p *problems) {
 	if l.DefaultQuota < 0 {
 		p.add("limits.default_quota", "must not be negative (0 = no quota), got %d", l.DefaultQuota)
 	}
+	if l.RcptsPerHour < 0 {
+		p.add("limits.recipients_per_hour", "must not be negative (0 = no limit), got %d", l.RcptsPerHour)
+	}
 	if l.SendPerHour < 0 {
 		p.add("limits.send_per_hour", "must not be negative (0 = no limit), got %d", l.SendPerHour)
 	}

@@ -10,6 +10,7 @@ package delivery
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/posthorn/posthorn/internal/mailerr"
@@ -28,10 +29,12 @@ type Directory interface {
 	AliasTargets(ctx context.Context, alias string) ([]string, error)
 }
 
-// Target is one final destination of a recipient.
+// Target is one final destination of a recipient: a local user, or a
+// remote address that an alias forwards to.
 type Target struct {
-	UserID  int64  // local user
-	Address string // the user's address (Delivered-To)
+	UserID  int64  // local user; 0 for a remote target
+	Address string // the user's address (Delivered-To), or the remote address
+	Remote  bool
 }
 
 // Router resolves recipient addresses.
@@ -60,12 +63,14 @@ func (r *Router) IsLocalDomain(domain string) bool { return r.domains[strings.To
 // or the store's temporary errors.
 func (r *Router) Resolve(ctx context.Context, rcpt string) ([]Target, error) {
 	var out []Target
-	seen := map[int64]bool{}
+	seen := map[string]bool{}
 	err := r.resolve(ctx, rcpt, 0, seen, &out)
 	return out, err
 }
 
-func (r *Router) resolve(ctx context.Context, rcpt string, depth int, seen map[int64]bool, out *[]Target) error {
+// seen holds the targets already in out: "#<user id>" for local users, the
+// lower-cased address for remote ones.
+func (r *Router) resolve(ctx context.Context, rcpt string, depth int, seen map[string]bool, out *[]Target) error {
 	if depth > maxAliasDepth {
 		return mailerr.Permanent(mailerr.Policy, "alias nesting too deep", nil)
 	}
@@ -77,7 +82,16 @@ func (r *Router) resolve(ctx context.Context, rcpt string, depth int, seen map[i
 		return mailerr.Permanent(mailerr.BadInput, "address has no domain", nil)
 	}
 	if !r.IsLocalDomain(domain) {
-		return mailerr.Permanent(mailerr.NotLocal, "relaying denied", nil)
+		if depth == 0 {
+			return mailerr.Permanent(mailerr.NotLocal, "relaying denied", nil)
+		}
+		// An alias forwards here (the caller already accepted the alias).
+		key := strings.ToLower(rcpt)
+		if !seen[key] {
+			seen[key] = true
+			*out = append(*out, Target{Address: rcpt, Remote: true})
+		}
+		return nil
 	}
 	addr := local + "@" + strings.ToLower(domain)
 	if strings.EqualFold(local, "postmaster") && !strings.EqualFold(addr, r.postmaster) {
@@ -108,7 +122,7 @@ func (r *Router) resolve(ctx context.Context, rcpt string, depth int, seen map[i
 }
 
 // user adds the local user addr to out once.
-func (r *Router) user(ctx context.Context, addr string, seen map[int64]bool, out *[]Target) error {
+func (r *Router) user(ctx context.Context, addr string, seen map[string]bool, out *[]Target) error {
 	u, err := r.dir.UserByAddress(ctx, addr)
 	if err != nil {
 		return err
@@ -116,8 +130,8 @@ func (r *Router) user(ctx context.Context, addr string, seen map[int64]bool, out
 	if u.Quota > 0 && u.Used >= u.Quota {
 		return mailerr.Temporary(mailerr.OverQuota, "mailbox full", nil)
 	}
-	if !seen[u.ID] {
-		seen[u.ID] = true
+	if key := "#" + strconv.FormatInt(u.ID, 10); !seen[key] {
+		seen[key] = true
 		*out = append(*out, Target{UserID: u.ID, Address: u.Address})
 	}
 	return nil

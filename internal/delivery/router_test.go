@@ -41,6 +41,7 @@ func TestResolve(t *testing.T) {
 			"loop2@example.test": {"loop@example.test"},
 			"self@example.test":  {"self@example.test"},
 			"bob2@example.test":  {"bob@example.test", "bob2@example.test"},
+			"fwd@example.test":   {"Carol@Remote.test", "alice@example.test", "carol@remote.test"},
 		},
 	}
 	dir.users["self@example.test"] = store.User{ID: 5, Address: "self@example.test"}
@@ -59,6 +60,7 @@ func TestResolve(t *testing.T) {
 		{"PostMaster@example.test", []int64{3}, 0},
 		{"self@example.test", []int64{5}, 0},
 		{"bob2@example.test", []int64{2, 6}, 0},
+		{"fwd@example.test", []int64{0, 1}, 0},
 		{"nobody@example.test", nil, mailerr.NoSuchUser},
 		{"alice@other.test", nil, mailerr.NotLocal},
 		{"alice@example.test.", nil, mailerr.NotLocal},

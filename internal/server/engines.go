@@ -15,7 +15,7 @@ import (
 // engines makes one protocol server per configured listener kind and
 // binds it to each of that kind's addresses.
 func engines(cfg *config.Config, tm *tlsconf.Manager, reg prometheus.Registerer, log *slog.Logger,
-	sb smtpserver.Backend, pb pop3server.Backend) []binding {
+	sb *smtpBackend, sub *submission, auth smtpserver.Authenticator, pb pop3server.Backend) []binding {
 	var out []binding
 	add := func(name string, addrs []string, e engine) {
 		for _, a := range addrs {
@@ -25,6 +25,19 @@ func engines(cfg *config.Config, tm *tlsconf.Manager, reg prometheus.Registerer,
 	sm := smtpserver.NewMetrics(reg)
 	if len(cfg.Listen.SMTP) > 0 {
 		add("smtp", cfg.Listen.SMTP, smtpserver.New(smtpConfig(cfg, tm, "smtp"), sb, log, sm))
+	}
+	// Submission (RFC 6409, RFC 8314): AUTH required before MAIL, offered
+	// only over TLS; the submission policy applies.
+	for _, n := range []struct {
+		name  string
+		addrs []string
+	}{{"submission", cfg.Listen.Submission}, {"submissions", cfg.Listen.Submissions}} {
+		if len(n.addrs) == 0 {
+			continue
+		}
+		c := smtpConfig(cfg, tm, n.name)
+		c.Auth, c.RequireAuth = auth, true
+		add(n.name, n.addrs, smtpserver.New(c, sb.forListener(sub), log, sm))
 	}
 	pm := pop3server.NewMetrics(reg)
 	popCfg := func(implicit bool) pop3server.Config {
@@ -46,8 +59,7 @@ func engines(cfg *config.Config, tm *tlsconf.Manager, reg prometheus.Registerer,
 	for _, n := range []struct {
 		name  string
 		addrs []string
-	}{{"submission", cfg.Listen.Submission}, {"submissions", cfg.Listen.Submissions},
-		{"imap", cfg.Listen.IMAP}, {"imaps", cfg.Listen.IMAPS}} {
+	}{{"imap", cfg.Listen.IMAP}, {"imaps", cfg.Listen.IMAPS}} {
 		if len(n.addrs) > 0 {
 			log.Warn("listener not implemented yet; not started", "listener", n.name, "addrs", n.addrs)
 		}
@@ -65,7 +77,10 @@ func smtpConfig(cfg *config.Config, tm *tlsconf.Manager, name string) smtpserver
 		MaxConnections: cfg.Limits.MaxConnections,
 		TLS:            tm.Config(),
 		ImplicitTLS:    name == "submissions",
+		MaxErrors:      t.MaxErrors,
 		Timeouts: smtpserver.Timeouts{
+			Greeting:  time.Duration(t.GreetingTimeout),
+			DataInit:  time.Duration(t.DataInitTimeout),
 			Command:   time.Duration(t.CommandTimeout),
 			DataBlock: time.Duration(t.DataBlockTimeout),
 			DataTerm:  time.Duration(t.DataTermTimeout),

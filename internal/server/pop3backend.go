@@ -72,7 +72,7 @@ func addrIP(a net.Addr) netip.Addr {
 
 // pop3Backend serves each user's INBOX as the POP3 maildrop.
 type pop3Backend struct {
-	logins
+	*logins
 	seq func() string // lock owner ids
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/posthorn/posthorn/internal/auth"
 	"github.com/posthorn/posthorn/internal/config"
 	"github.com/posthorn/posthorn/internal/delivery"
+	"github.com/posthorn/posthorn/internal/dkim"
 	"github.com/posthorn/posthorn/internal/intake"
 	"github.com/posthorn/posthorn/internal/store/sqlite"
 	"github.com/posthorn/posthorn/internal/tlsconf"
@@ -81,8 +82,23 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Write
 	defer in.Close()
 
 	router := delivery.NewRouter(st, cfg.Domains, cfg.PostmasterAddress())
-	lg := logins{store: st, throttle: auth.NewThrottle(10, 15*time.Minute)}
-	bindings := engines(cfg, tm, reg, log, &smtpBackend{router: router, intake: in},
+	lg := &logins{store: st, throttle: auth.NewThrottle(10, 15*time.Minute)}
+	keys, err := dkim.Load(cfg.DataDir, cfg.Domains, log)
+	if err != nil {
+		return err
+	}
+	sub := &submission{
+		dir:    st,
+		limits: newSendLimits(cfg.Limits.SendPerHour, cfg.Limits.RcptsPerHour),
+		dkim: func(ctx context.Context, domain string, m *intake.Message) (string, error) {
+			if !router.IsLocalDomain(domain) {
+				return "", nil
+			}
+			return keys.Sign(ctx, domain, m.Body.NewReader())
+		},
+	}
+	sb := &smtpBackend{router: router, intake: in, hostname: cfg.Hostname, log: log}
+	bindings := engines(cfg, tm, reg, log, sb, sub, authenticator{lg},
 		&pop3Backend{logins: lg, seq: newOwnerSeq()})
 
 	for i := range bindings {
