@@ -1,0 +1,188 @@
+package mime
+
+import (
+	"bytes"
+	"encoding/base64"
+	"io"
+	"slices"
+)
+
+// b64dec maps a byte to its 6-bit value, b64skip for characters outside
+// the alphabet, b64pad for "=".
+var b64dec = func() (t [256]byte) {
+	for i := range t {
+		t[i] = b64skip
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for i := 0; i < len(alphabet); i++ {
+		t[alphabet[i]] = byte(i)
+	}
+	t['='] = b64pad
+	return t
+}()
+
+const (
+	b64skip = 0xFF
+	b64pad  = 0xFE
+)
+
+// b64state decodes base64 leniently (RFC 2045 section 6.8: characters
+// outside the alphabet are ignored). "=" ends a quantum early, so
+// concatenated encodings decode too; a final quantum without its padding
+// is decoded as if it were there.
+type b64state struct {
+	acc      uint32
+	n        int  // sextets in acc
+	bad      bool // characters other than white space were skipped, or a lone sextet dropped
+	unpadded bool // the input ended inside a quantum
+}
+
+func (d *b64state) decode(out, in []byte) []byte {
+	acc, n := d.acc, d.n
+	i := 0
+	for i < len(in) {
+		// Fast path: a whole line at a quantum boundary, handed to the
+		// standard library's decoder; anything it rejects takes the
+		// lenient path below.
+		if n == 0 {
+			if j := bytes.IndexByte(in[i:], '\n'); j >= 0 {
+				line := in[i : i+j]
+				if k := len(line); k > 0 && line[k-1] == '\r' {
+					line = line[:k-1]
+				}
+				if len(line)%4 == 0 {
+					size := len(line) / 4 * 3
+					out = slices.Grow(out, size)
+					m, err := base64.StdEncoding.Decode(out[len(out):len(out)+size], line)
+					if err == nil {
+						out = out[:len(out)+m]
+						i += j + 1
+						continue
+					}
+				}
+			}
+		}
+		// Lenient path, to the end of the line.
+		for ; i < len(in); i++ {
+			ch := in[i]
+			v := b64dec[ch]
+			if v < 64 {
+				acc = acc<<6 | uint32(v)
+				n++
+				if n == 4 {
+					out = append(out, byte(acc>>16), byte(acc>>8), byte(acc))
+					acc, n = 0, 0
+				}
+				continue
+			}
+			if v == b64pad {
+				out = d.partial(out, acc, n)
+				acc, n = 0, 0
+				continue
+			}
+			if ch == '\n' {
+				i++
+				break
+			}
+			if ch != '\r' && ch != ' ' && ch != '\t' {
+				d.bad = true
+			}
+		}
+	}
+	d.acc, d.n = acc, n
+	return out
+}
+
+// partial emits the bytes of an incomplete quantum of n sextets.
+func (d *b64state) partial(out []byte, acc uint32, n int) []byte {
+	switch n {
+	case 1:
+		d.bad = true
+	case 2:
+		out = append(out, byte(acc>>4))
+	case 3:
+		out = append(out, byte(acc>>10), byte(acc>>2))
+	}
+	return out
+}
+
+// finish emits what is left at the end of the input.
+func (d *b64state) finish(out []byte) []byte {
+	if d.n > 0 {
+		d.unpadded = true
+		out = d.partial(out, d.acc, d.n)
+		d.acc, d.n = 0, 0
+	}
+	return out
+}
+
+// base64Reader decodes a base64 body as it streams.
+type base64Reader struct {
+	src io.Reader
+	st  b64state
+	in  []byte
+	out []byte
+	pos int
+	err error
+}
+
+// newBase64Reader decodes r, whose size (if known, else -1) sizes the buffers.
+func newBase64Reader(r io.Reader, size int64) *base64Reader {
+	n := bufSize(size)
+	return &base64Reader{src: r, in: make([]byte, n)}
+}
+
+// bufSize is a read buffer for a body of size bytes: 8 KiB, less for
+// small bodies.
+func bufSize(size int64) int {
+	if size < 0 || size > 8<<10 {
+		return 8 << 10
+	}
+	return max(int(size)+1, 64)
+}
+
+func (b *base64Reader) Read(p []byte) (int, error) {
+	if b.pos < len(b.out) {
+		n := copy(p, b.out[b.pos:])
+		b.pos += n
+		return n, nil
+	}
+	for {
+		if b.err != nil {
+			return 0, b.err
+		}
+		// Read no more than decodes into p (3 bytes per 4, and up to
+		// 3 more from a quantum begun in the last read), so the output
+		// goes straight to the caller; a small p goes through out.
+		want := min(len(b.in), (len(p)-3)/3*4)
+		dst := p[:0]
+		if want < 4 {
+			if b.out == nil {
+				b.out = make([]byte, 0, len(b.in)*3/4+6)
+			}
+			want, dst = len(b.in), b.out[:0]
+		}
+		n, err := b.src.Read(b.in[:want])
+		dst = b.st.decode(dst, b.in[:n])
+		if err != nil {
+			if err == io.EOF {
+				dst = b.st.finish(dst)
+			}
+			b.err = err
+		}
+		if len(dst) == 0 {
+			continue
+		}
+		if &dst[0] == &p[0] {
+			return len(dst), nil
+		}
+		b.out, b.pos = dst, copy(p, dst)
+		return b.pos, nil
+	}
+}
+
+// defects reports what the decoder had to repair.
+func (b *base64Reader) defects() (bad, unpadded bool) { return b.st.bad, b.st.unpadded }
+
+// b64std is standard padded base64.
+func b64std(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
