@@ -96,8 +96,11 @@ func (s *Store) Aliases(ctx context.Context) ([]store.Alias, error) {
 
 // AliasTargets returns alias's targets, or nil, nil if it is not an alias.
 func (s *Store) AliasTargets(ctx context.Context, alias string) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT target FROM aliases WHERE alias_key = ? ORDER BY target",
-		store.AddressKey(alias))
+	st, err := s.stmts.stmt(ctx, s.r, "SELECT target FROM aliases WHERE alias_key = ? ORDER BY target")
+	if err != nil {
+		return nil, dbError("alias targets", err)
+	}
+	rows, err := st.QueryContext(ctx, store.AddressKey(alias))
 	if err != nil {
 		return nil, dbError("alias targets", err)
 	}

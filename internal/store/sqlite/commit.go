@@ -23,34 +23,47 @@ const chunkSize = 64 << 10
 // files (in-memory bodies are sliced without copying).
 var chunkBufs = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
 
-// commitStmts are the statements of one CommitBatch, prepared once per
-// transaction and used for every message in it.
+// commitStmts are the statements of one CommitBatch: prepared once per
+// store (see stmtCache) and bound to each transaction.
 type commitStmts struct {
 	body, chunk, mailbox, message, used, queue *sql.Stmt
 }
 
-func prepareCommit(ctx context.Context, tx *sql.Tx) (*commitStmts, error) {
-	var c commitStmts
-	for _, p := range []struct {
-		dst **sql.Stmt
-		sql string
-	}{
-		{&c.body, "INSERT INTO bodies (msg_id, size, refs) VALUES (?, ?, ?) RETURNING id"},
-		{&c.chunk, "INSERT INTO body_chunks (body_id, seq, data) VALUES (?, ?, ?)"},
-		{&c.mailbox, `UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
-			WHERE user_id = ? AND name = ? RETURNING id, uidnext - 1, highestmodseq`},
-		{&c.message, `INSERT INTO messages (mailbox_id, uid, body_id, prefix, size, internal_date, modseq)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`},
-		{&c.used, "UPDATE users SET used = used + ? WHERE id = ?"},
-		{&c.queue, `INSERT INTO queue (msg_id, body_id, sender, rcpt, orcpt, notify, envid, ret,
-			smtputf8, body_type, next_attempt, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
-	} {
-		st, err := tx.PrepareContext(ctx, p.sql)
-		if err != nil {
-			c.close()
-			return nil, err
+// commitSQL are the statements of commitStmts, in field order.
+var commitSQL = [...]string{
+	"INSERT INTO bodies (msg_id, size, refs) VALUES (?, ?, ?) RETURNING id",
+	"INSERT INTO body_chunks (body_id, seq, data) VALUES (?, ?, ?)",
+	`UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
+			WHERE user_id = ? AND name = ? RETURNING id, uidnext - 1, highestmodseq`,
+	`INSERT INTO messages (mailbox_id, uid, body_id, prefix, size, internal_date, modseq)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	"UPDATE users SET used = used + ? WHERE id = ?",
+	`INSERT INTO queue (msg_id, body_id, sender, rcpt, orcpt, notify, envid, ret,
+			smtputf8, body_type, next_attempt, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+}
+
+// prepareWriter prepares the commit statements on the writer. It must run
+// outside any transaction: the writer has a single connection, which a
+// transaction holds.
+func (s *Store) prepareWriter(ctx context.Context) error {
+	for _, q := range commitSQL {
+		if _, err := s.stmts.stmt(ctx, s.w, q); err != nil {
+			return dbError("prepare", err)
 		}
-		*p.dst = st
+	}
+	return nil
+}
+
+// prepareCommit binds the prepared commit statements to tx.
+func (s *Store) prepareCommit(ctx context.Context, tx *sql.Tx) (*commitStmts, error) {
+	var c commitStmts
+	for i, dst := range []**sql.Stmt{&c.body, &c.chunk, &c.mailbox, &c.message, &c.used, &c.queue} {
+		st, ok := s.stmts.get(s.w, commitSQL[i])
+		if !ok {
+			c.close()
+			return nil, errors.New("commit statements not prepared")
+		}
+		*dst = tx.StmtContext(ctx, st)
 	}
 	return &c, nil
 }
@@ -76,7 +89,7 @@ func (s *Store) CommitBatch(ctx context.Context, msgs []*intake.Message) error {
 	}
 	now := s.now().Unix()
 	return s.write(ctx, "commit", func(tx *sql.Tx) error {
-		c, err := prepareCommit(ctx, tx)
+		c, err := s.prepareCommit(ctx, tx)
 		if err != nil {
 			return err
 		}

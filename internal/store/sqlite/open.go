@@ -33,6 +33,7 @@ type Store struct {
 	log     *slog.Logger
 	created bool
 	now     func() time.Time // time.Now; tests replace it
+	stmts   stmtCache
 }
 
 // Open opens (creating if needed) dataDir/posthorn.db, applies any
@@ -78,6 +79,10 @@ func Open(ctx context.Context, dataDir string, log *slog.Logger) (*Store, error)
 		s.w.Close()
 		return nil, err
 	}
+	if err := s.prepareWriter(ctx); err != nil {
+		s.w.Close()
+		return nil, err
+	}
 
 	rq := url.Values{"_pragma": append(common["_pragma"], "query_only(1)")}
 	if s.r, err = sql.Open("sqlite", path+"?"+rq.Encode()); err != nil {
@@ -115,6 +120,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes every connection; the last one checkpoints the WAL.
 func (s *Store) Close() error {
+	s.stmts.close()
 	var err error
 	if s.r != nil {
 		err = s.r.Close()

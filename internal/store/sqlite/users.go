@@ -175,8 +175,11 @@ func (s *Store) updateUser(ctx context.Context, what, address, query string, arg
 
 // UserByAddress looks a user up case-insensitively (mailerr.NoSuchUser).
 func (s *Store) UserByAddress(ctx context.Context, address string) (store.User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx,
-		"SELECT "+userColumns+" FROM users WHERE address_key = ?", store.AddressKey(address)))
+	st, err := s.stmts.stmt(ctx, s.r, "SELECT "+userColumns+" FROM users WHERE address_key = ?")
+	if err != nil {
+		return store.User{}, dbError("user by address", err)
+	}
+	u, err := scanUser(st.QueryRowContext(ctx, store.AddressKey(address)))
 	if err != nil {
 		return store.User{}, dbError("user by address", notFound(err, "no such user "+address))
 	}
