@@ -31,7 +31,7 @@ func cmdUser(ctx context.Context, io *stdio, args []string) int {
 	if len(rest) != n {
 		return exitCode(io.err, "user "+sub, usageError("takes %d argument(s), got %d", n, len(rest)))
 	}
-	st, _, err := openStore(ctx, io, *cfgPath)
+	st, cfg, err := openStore(ctx, io, *cfgPath)
 	if err != nil {
 		return exitCode(io.err, "user "+sub, err)
 	}
@@ -39,6 +39,9 @@ func cmdUser(ctx context.Context, io *stdio, args []string) int {
 	switch sub {
 	case "add", "passwd":
 		err = userPassword(ctx, io, st, sub, rest[0], *pwStdin)
+		if err == nil && sub == "add" && cfg.Limits.DefaultQuota > 0 {
+			err = st.SetQuota(ctx, rest[0], cfg.Limits.DefaultQuota) // [limits] default_quota
+		}
 	case "del":
 		err = st.DeleteUser(ctx, rest[0], *purge)
 		if err == nil {
