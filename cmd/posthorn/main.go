@@ -35,6 +35,7 @@ func commands() map[string]command {
 		"user":    cmdUser,
 		"alias":   cmdAlias,
 		"bench":   cmdBench,
+		"dns":     cmdDNS,
 		"fetch":   cmdFetch,
 		"send":    cmdSend,
 		"store":   cmdStore,

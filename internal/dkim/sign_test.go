@@ -53,6 +53,8 @@ func TestSignVerifies(t *testing.T) {
 			"From: a@example.test\r\nTo: b@x.test\r\nTo: c@x.test\r\n\r\nbody\r\n", "From:From:To:To"},
 		{"empty body", "example.test", "From: a@example.test\r\n\r\n", "From:From"},
 		{"body without final CRLF", "example.test", "From: a@example.test\r\n\r\nno newline", "From:From"},
+		{"long run of empty lines under the limit", "example.test",
+			"From: a@example.test\r\n\r\nabove\r\n" + strings.Repeat("\r\n", MaxBlankRun/4) + "below\r\n", "From:From"},
 		{"lower-case field names", "example.test", "from: a@example.test\r\nsubject: x\r\n\r\nb\r\n", "From:From:Subject"},
 	}
 	for _, tt := range tests {
@@ -186,7 +188,7 @@ func TestSignErrors(t *testing.T) {
 			isBadInput, "permanent BadInput"},
 		{"blank run too long", nil, "example.test",
 			io.MultiReader(strings.NewReader(plainMsg), strings.NewReader(strings.Repeat("\r\n \t", MaxBlankRun/2+1)), strings.NewReader("x\r\n")),
-			isBadInput, "permanent BadInput"},
+			func(err error) bool { return isBadInput(err) && strings.Contains(err.Error(), "line-end octets") }, "permanent BadInput about the run"},
 		{"canceled", canceled, "example.test", strings.NewReader(plainMsg),
 			func(err error) bool { return errors.Is(err, context.Canceled) }, "context.Canceled"},
 		{"read error in header", nil, "example.test", &errReader{"From: a@example.test\r\n", readErr},
