@@ -37,7 +37,7 @@ func ExampleParse() {
 	})
 	// Output:
 	// Grüße Jörg joerg@example.de
-	// 1 text/plain "Schön!\r\n"
+	// 1 text/plain "Schön!"
 	// 2 application/octet-stream "€.bin" [0 1 2]
 }
 
@@ -64,5 +64,5 @@ func ExampleBuilder() {
 	// Output:
 	// multipart/mixed Grüße
 	// 1 text/plain 7bit  Hello Bob
-	// 2 image/gif base64 cat.gif GIF89a
+	// 2 image/gif 7bit cat.gif GIF89a
 }
