@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -82,6 +83,12 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Write
 	defer in.Close()
 
 	router := delivery.NewRouter(st, cfg.Domains, cfg.PostmasterAddress())
+	pm := cfg.PostmasterAddress()
+	if err := ensurePostmaster(ctx, st, pm, func(a string) bool {
+		return router.IsLocalDomain(a[strings.LastIndexByte(a, '@')+1:])
+	}, log); err != nil {
+		return fmt.Errorf("postmaster %s: %w", pm, err)
+	}
 	lg := &logins{store: st, throttle: auth.NewThrottle(10, 15*time.Minute)}
 	keys, err := dkim.Load(cfg.DataDir, cfg.Domains, log)
 	if err != nil {
