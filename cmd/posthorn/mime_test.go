@@ -68,11 +68,11 @@ func TestMimeInspect(t *testing.T) {
 	path := filepath.Join(dir, "m.eml")
 	os.WriteFile(path, msg, 0o644)
 
-	code, out, errs := runMime("--json", "inspect", path)
+	code, _, errs := runMime("--json", "inspect", path)
 	if code != 2 {
 		t.Errorf("flag before the subcommand: exit %d, want 2 (%s)", code, errs)
 	}
-	code, out, errs = runMime("inspect", "--json", path)
+	code, out, errs := runMime("inspect", "--json", path)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}

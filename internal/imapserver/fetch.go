@@ -39,7 +39,7 @@ func (ss *session) cmdFetch(tag string, d *imapwire.Decoder, uid bool) *status {
 	}
 	var seenSet map[uint32]bool
 	if req.setSeen && !ss.sel.readOnly {
-		if ts, cur, seenSet, err = ss.markSeen(ts, cur); err != nil {
+		if ts, _, seenSet, err = ss.markSeen(ts, cur); err != nil {
 			return errStatus(err)
 		}
 	}

@@ -37,15 +37,14 @@ type fakeBackend struct {
 }
 
 type fakeTx struct {
-	be        *fakeBackend
-	id        string
-	from      string
-	opts      MailOptions
-	rcpts     []string
-	ropts     []RcptOptions
-	data      bytes.Buffer
-	done      bool
-	writeSeen int
+	be    *fakeBackend
+	id    string
+	from  string
+	opts  MailOptions
+	rcpts []string
+	ropts []RcptOptions
+	data  bytes.Buffer
+	done  bool
 }
 
 func (b *fakeBackend) Begin(ctx context.Context, c *ConnInfo, from string, opts MailOptions) (Transaction, error) {

@@ -74,7 +74,7 @@ func FuzzNormalizeAddress(f *testing.F) {
 		if err != nil || n2 != n {
 			t.Fatalf("not idempotent: %q -> %q -> %q, %v", s, n, n2, err)
 		}
-		if AddressKey(n) != AddressKey(strings.ToUpper(n)) && strings.ToLower(strings.ToUpper(n)) == strings.ToLower(n) {
+		if AddressKey(n) != AddressKey(strings.ToUpper(n)) && strings.EqualFold(strings.ToUpper(n), n) {
 			t.Fatalf("AddressKey case-sensitive for %q", n)
 		}
 		if len(n) > maxAddress || !strings.Contains(n, "@") {
