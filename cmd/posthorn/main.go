@@ -40,6 +40,7 @@ func commands() map[string]command {
 		"send":    cmdSend,
 		"store":   cmdStore,
 		"mime":    cmdMime,
+		"queue":   cmdQueue,
 		"version": cmdVersion,
 	}
 }

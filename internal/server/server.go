@@ -34,6 +34,8 @@ import (
 	"github.com/posthorn/posthorn/internal/delivery"
 	"github.com/posthorn/posthorn/internal/dkim"
 	"github.com/posthorn/posthorn/internal/intake"
+	"github.com/posthorn/posthorn/internal/relay"
+	"github.com/posthorn/posthorn/internal/smtpclient"
 	"github.com/posthorn/posthorn/internal/store/sqlite"
 	"github.com/posthorn/posthorn/internal/tlsconf"
 )
@@ -104,9 +106,21 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Write
 			return keys.Sign(ctx, domain, m.Body.NewReader())
 		},
 	}
-	sb := &smtpBackend{router: router, intake: in, hostname: cfg.Hostname, log: log}
+	rr, err := relay.New(relay.FromConfig(cfg))
+	if err != nil {
+		return err
+	}
+	cc := smtpclient.FromConfig(cfg)
+	cc.Logger, cc.Metrics = log, smtpclient.NewMetrics(reg)
+	client := smtpclient.New(cc)
+	defer client.Close()
+	runner, err := newQueue(cfg, st, in, relayDeliverer{router: rr, client: client}, routerResolver{router}, log, reg)
+	if err != nil {
+		return err
+	}
+	sb := &smtpBackend{router: router, intake: in, hostname: cfg.Hostname, log: log, kick: runner.Kick}
 	bindings := engines(cfg, tm, reg, log, sb, sub, authenticator{lg},
-		&pop3Backend{logins: lg, seq: newOwnerSeq()})
+		&pop3Backend{logins: lg, seq: newOwnerSeq()}, newIMAPBackend(st, lg))
 
 	for i := range bindings {
 		b := &bindings[i]
@@ -154,6 +168,13 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Write
 		}
 	}
 	go tm.Watch(runCtx, 30*time.Second)
+	queueDone := make(chan struct{})
+	go func() {
+		defer close(queueDone)
+		if err := runner.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("queue stopped", "err", err)
+		}
+	}()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -185,6 +206,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Write
 	sw.Wait()
 	cancel()
 	wg.Wait()
+	<-queueDone
 	log.Info("posthorn stopped")
 	return nil
 }

@@ -23,6 +23,16 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Locks", testLocks},
 		{"DeleteUser", testDeleteUser},
 		{"Concurrency", testConcurrency},
+		{"QueueClaim", testQueueClaim},
+		{"QueueDefer", testQueueDefer},
+		{"QueueDelivered", testQueueDelivered},
+		{"QueueFail", testQueueFail},
+		{"QueueList", testQueueList},
+		{"QueueClaimRace", testQueueClaimRace},
+		{"IMAPMailboxes", testIMAPMailboxes},
+		{"IMAPFlags", testIMAPFlags},
+		{"IMAPAppendCopy", testIMAPAppendCopy},
+		{"IMAPNotify", testIMAPNotify},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
