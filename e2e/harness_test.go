@@ -140,6 +140,7 @@ type Options struct {
 	MaxRecipients  int
 	MaxConnections int
 	NoHTTP         bool   // leave the http listener off
+	Submission     bool   // also listen for submission (STARTTLS) and submissions (implicit TLS)
 	Extra          string // raw TOML appended to the file
 }
 
@@ -152,7 +153,11 @@ type Server struct {
 	SMTP       string // host:port
 	POP3       string
 	HTTP       string // "" when off
-	logPath    string
+	// Submission (STARTTLS, then AUTH) and Submissions (implicit TLS)
+	// are "" unless Options.Submission.
+	Submission  string
+	Submissions string
+	logPath     string
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -173,6 +178,9 @@ func NewServer(t testing.TB, o Options) *Server {
 	s.POP3 = freeAddr(t)
 	if !o.NoHTTP {
 		s.HTTP = freeAddr(t)
+	}
+	if o.Submission {
+		s.Submission, s.Submissions = freeAddr(t), freeAddr(t)
 	}
 	s.ConfigPath = filepath.Join(s.Dir, "posthorn.toml")
 	s.logPath = filepath.Join(s.Dir, "server.log")
@@ -202,6 +210,9 @@ func (s *Server) config(o Options) string {
 	if s.HTTP != "" {
 		fmt.Fprintf(&b, "http = [%q]\n", s.HTTP)
 	}
+	if s.Submission != "" {
+		fmt.Fprintf(&b, "submission = [%q]\nsubmissions = [%q]\n", s.Submission, s.Submissions)
+	}
 	if o.MaxMessageSize != 0 || o.MaxRecipients != 0 || o.MaxConnections != 0 {
 		b.WriteString("\n[limits]\n")
 		if o.MaxMessageSize != 0 {
@@ -223,8 +234,10 @@ func (s *Server) config(o Options) string {
 // listeners are the addresses a started server must accept on.
 func (s *Server) listeners() []string {
 	l := []string{s.SMTP, s.POP3}
-	if s.HTTP != "" {
-		l = append(l, s.HTTP)
+	for _, a := range []string{s.HTTP, s.Submission, s.Submissions} {
+		if a != "" {
+			l = append(l, a)
+		}
 	}
 	return l
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/posthorn/posthorn/internal/config"
+	"github.com/posthorn/posthorn/internal/imapserver"
 	"github.com/posthorn/posthorn/internal/pop3server"
 	"github.com/posthorn/posthorn/internal/smtpserver"
 	"github.com/posthorn/posthorn/internal/tlsconf"
@@ -15,7 +16,8 @@ import (
 // engines makes one protocol server per configured listener kind and
 // binds it to each of that kind's addresses.
 func engines(cfg *config.Config, tm *tlsconf.Manager, reg prometheus.Registerer, log *slog.Logger,
-	sb *smtpBackend, sub *submission, auth smtpserver.Authenticator, pb pop3server.Backend) []binding {
+	sb *smtpBackend, sub *submission, auth smtpserver.Authenticator, pb pop3server.Backend,
+	ib imapserver.Backend) []binding {
 	var out []binding
 	add := func(name string, addrs []string, e engine) {
 		for _, a := range addrs {
@@ -56,15 +58,7 @@ func engines(cfg *config.Config, tm *tlsconf.Manager, reg prometheus.Registerer,
 	if len(cfg.Listen.POP3S) > 0 {
 		add("pop3s", cfg.Listen.POP3S, pop3server.New(popCfg(true), pb, log, pm))
 	}
-	for _, n := range []struct {
-		name  string
-		addrs []string
-	}{{"imap", cfg.Listen.IMAP}, {"imaps", cfg.Listen.IMAPS}} {
-		if len(n.addrs) > 0 {
-			log.Warn("listener not implemented yet; not started", "listener", n.name, "addrs", n.addrs)
-		}
-	}
-	return out
+	return append(out, imapBindings(cfg, tm, reg, log, ib)...)
 }
 
 func smtpConfig(cfg *config.Config, tm *tlsconf.Manager, name string) smtpserver.Config {

@@ -27,6 +27,7 @@ var chunkBufs = sync.Pool{New: func() any { b := make([]byte, chunkSize); return
 // store (see stmtCache) and bound to each transaction.
 type commitStmts struct {
 	body, chunk, mailbox, message, used, queue *sql.Stmt
+	touched                                    []int64 // mailboxes that got a message
 }
 
 // commitSQL are the statements of commitStmts, in field order.
@@ -88,7 +89,8 @@ func (s *Store) CommitBatch(ctx context.Context, msgs []*intake.Message) error {
 		}
 	}
 	now := s.now().Unix()
-	return s.write(ctx, "commit", func(tx *sql.Tx) error {
+	var touched []int64
+	err := s.write(ctx, "commit", func(tx *sql.Tx) error {
 		c, err := s.prepareCommit(ctx, tx)
 		if err != nil {
 			return err
@@ -99,8 +101,13 @@ func (s *Store) CommitBatch(ctx context.Context, msgs []*intake.Message) error {
 				return fmt.Errorf("message %s: %w", m.ID, err)
 			}
 		}
+		touched = c.touched
 		return nil
 	})
+	if err == nil {
+		s.hub.Publish(touched...) // IDLE sessions see the new messages
+	}
+	return err
 }
 
 // store writes one message.
@@ -137,6 +144,7 @@ func (c *commitStmts) store(ctx context.Context, m *intake.Message, now int64) e
 		if uid >= math.MaxUint32 {
 			return mailerr.Permanent(mailerr.Policy, "mailbox "+name+" has run out of UIDs", nil)
 		}
+		c.touched = append(c.touched, mbID)
 		rowSize := int64(len(r.Prefix)) + size
 		if _, err := c.message.ExecContext(ctx, mbID, uid, bodyID, nz(r.Prefix), rowSize, date, modseq); err != nil {
 			return err

@@ -129,6 +129,7 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, messageIDs []int64
 	if len(messageIDs) == 0 {
 		return nil
 	}
+	defer s.hub.Publish(mailboxID) // after commit (or a harmless spurious signal)
 	return s.write(ctx, "expunge", func(tx *sql.Tx) error {
 		var userID int64
 		err := tx.QueryRowContext(ctx, "SELECT user_id FROM mailboxes WHERE id = ?", mailboxID).Scan(&userID)

@@ -16,6 +16,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/posthorn/posthorn/internal/mailerr"
+	"github.com/posthorn/posthorn/internal/notify"
 )
 
 // FileName is the database file inside the data directory.
@@ -34,6 +35,7 @@ type Store struct {
 	created bool
 	now     func() time.Time // time.Now; tests replace it
 	stmts   stmtCache
+	hub     *notify.Hub // mailbox change signals, published after commit
 }
 
 // Open opens (creating if needed) dataDir/posthorn.db, applies any
@@ -47,7 +49,7 @@ func Open(ctx context.Context, dataDir string, log *slog.Logger) (*Store, error)
 		return nil, dbError("create data directory", err)
 	}
 	path := filepath.Join(dataDir, FileName)
-	s := &Store{path: path, log: log, now: time.Now}
+	s := &Store{path: path, log: log, now: time.Now, hub: notify.New()}
 	// Create the file ourselves, so that it is 0600 (SQLite would use
 	// 0644) and we know whether this call made it.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
