@@ -22,6 +22,9 @@ func openStore(ctx context.Context, io *stdio, cfgPath string) (*sqlite.Store, *
 	if err != nil {
 		return nil, nil, err
 	}
+	if cfg.Store.Driver != config.DriverSQLite {
+		return nil, nil, fmt.Errorf("store.driver %q: administering a PostgreSQL store is not available yet", cfg.Store.Driver)
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("data_dir: %w", err)
 	}

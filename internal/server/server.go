@@ -62,6 +62,11 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Write
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
 	}
+	if cfg.Store.Driver != config.DriverSQLite {
+		// The PostgreSQL store passes the core conformance suite but does not
+		// serve IMAP yet; refuse rather than run half a server.
+		return fmt.Errorf("store.driver %q: serving from PostgreSQL is not available yet; use \"sqlite\"", cfg.Store.Driver)
+	}
 	st, err := sqlite.Open(ctx, cfg.DataDir, log)
 	if err != nil {
 		return err

@@ -24,14 +24,11 @@ const (
 	codeOutOfMemory       = "53200"
 	codeTooManyConns      = "53300"
 	codeQueryCanceled     = "57014"
-	codeAdminShutdown     = "57P01"
-	codeCrashShutdown     = "57P02"
-	codeCannotConnectNow  = "57P03"
 	codeLockNotAvailable  = "55P03"
 	classConnection       = "08"
 	classDataException    = "22"
 	classInsufficientRes  = "53"
-	classOperatorInterven = "57"
+	classOperatorInterven = "57" // shutdowns, cannot connect now
 )
 
 // dbError wraps err with what failed and classifies it for mailerr.

@@ -476,3 +476,21 @@ func TestRecoversFromLostConnections(t *testing.T) {
 		t.Errorf("after recovery: %d messages (%v), want %d", len(ms), err, ok)
 	}
 }
+
+// TestSessionSettings: Open's defaults reach the server, and a DSN's own
+// value wins.
+func TestSessionSettings(t *testing.T) {
+	cfg := testSchema(t)
+	var got, app string
+	s := openNode(t, cfg)
+	err := s.pool.QueryRow(t.Context(), "SELECT current_setting('idle_in_transaction_session_timeout'), "+
+		"current_setting('application_name')").Scan(&got, &app)
+	if err != nil || got != "1min" || app != "posthorn" {
+		t.Errorf("session: idle_in_transaction_session_timeout %q, application_name %q (%v)", got, app, err)
+	}
+	cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "5s"
+	s2 := openNode(t, cfg)
+	if err := s2.pool.QueryRow(t.Context(), "SHOW idle_in_transaction_session_timeout").Scan(&got); err != nil || got != "5s" {
+		t.Errorf("DSN's value: %q (%v), want 5s", got, err)
+	}
+}

@@ -61,6 +61,13 @@ func openNode(t testing.TB, cfg *pgxpool.Config) *Store {
 	return s
 }
 
+// The store implements the whole contract, the queue's included.
+var (
+	_ storetest.Store       = (*Store)(nil)
+	_ storetest.QueueStore  = (*Store)(nil)
+	_ storetest.BodyCounter = (*Store)(nil)
+)
+
 func openTest(t testing.TB) *Store { return openNode(t, testSchema(t)) }
 
 func TestConformance(t *testing.T) {
