@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -74,20 +75,34 @@ func startTLS(t testing.TB, s *Server, c *SMTPConn) Reply {
 // certificate, reads the greeting and says EHLO.
 func dialSubmissions(t testing.TB, s *Server) (*SMTPConn, Reply) {
 	t.Helper()
-	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second}, Config: serverTLS(t, s)}
+	c, err := openSubmissions(s, serverTLS(t, s))
+	if err != nil {
+		t.Fatalf("submissions %s (verifying %s): %v", s.Submissions, s.TLSCertPath(), err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, mustCmd(t, c, "EHLO client.example.org", "250")
+}
+
+// openSubmissions dials the implicit-TLS listener and reads the 220
+// greeting; it does not fail the test, so goroutines may use it.
+func openSubmissions(s *Server, cfg *tls.Config) (*SMTPConn, error) {
+	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second}, Config: cfg}
 	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	defer cancel()
 	nc, err := d.DialContext(ctx, "tcp", s.Submissions)
 	if err != nil {
-		t.Fatalf("dial submissions %s (verifying %s): %v", s.Submissions, s.TLSCertPath(), err)
+		return nil, err
 	}
 	c := &SMTPConn{c: nc, r: bufio.NewReaderSize(nc, 8192)}
-	t.Cleanup(func() { c.Close() })
 	g, err := c.ReadReply()
-	if err != nil || g.Code != 220 {
-		t.Fatalf("submissions greeting: want 220, got %v (%v)", g, err)
+	if err == nil && g.Code != 220 {
+		err = fmt.Errorf("greeting: want 220, got %v", g)
 	}
-	return c, mustCmd(t, c, "EHLO client.example.org", "250")
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 // dialAuthed returns a connection on the STARTTLS listener (implicit

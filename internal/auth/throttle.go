@@ -90,13 +90,6 @@ func (t *Throttle) Failed(ip netip.Addr) time.Duration {
 	return min(time.Second<<min(f.count-1, 4), maxDelay)
 }
 
-// Succeeded forgets ip's failures.
-func (t *Throttle) Succeeded(ip netip.Addr) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.entries, throttleKey(ip))
-}
-
 func (t *Throttle) expired(f *failures, now time.Time) bool {
 	return now.Sub(f.last) >= t.window
 }

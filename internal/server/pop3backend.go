@@ -44,7 +44,9 @@ func (l *logins) check(ctx context.Context, user, pass string, remote net.Addr) 
 	}
 	u, err := l.store.UserByAddress(ctx, user)
 	if err == nil && u.Credentials.Verify(pass) {
-		l.throttle.Succeeded(ip)
+		// A success does not forget the address's failures: with one
+		// valid account an attacker could otherwise reset the count and
+		// go on guessing other users' passwords.
 		return u, nil
 	}
 	if err != nil && !mailerr.Is(err, mailerr.NoSuchUser) {
