@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/posthorn/posthorn/internal/store"
 )
 
 // job is one unit of a worker: a delivery of one group, or the deferral
@@ -99,11 +98,3 @@ func unreachable(res Result) *RcptResult {
 	return &u
 }
 
-// entryIDs returns the ids of es.
-func entryIDs(es []store.QueueEntry) []int64 {
-	out := make([]int64, len(es))
-	for i, e := range es {
-		out[i] = e.ID
-	}
-	return out
-}
