@@ -37,6 +37,7 @@ func commands() map[string]command {
 		"bench":   cmdBench,
 		"dns":     cmdDNS,
 		"fetch":   cmdFetch,
+		"import":  cmdImport,
 		"send":    cmdSend,
 		"store":   cmdStore,
 		"mime":    cmdMime,

@@ -153,12 +153,11 @@ func (u *imapUser) Quota(ctx context.Context) (used, limit int64, err error) {
 
 // imapMailbox is one session's selected mailbox.
 type imapMailbox struct {
-	b       *imapBackend
-	user    int64
-	id      int64
-	sub     *notify.Sub
-	entry   *snapEntry
-	pending map[uint32][]byte // summaries not yet written
+	b     *imapBackend
+	user  int64
+	id    int64
+	sub   *notify.Sub
+	entry *snapEntry
 }
 
 func (m *imapMailbox) Snapshot(ctx context.Context) (*imapserver.Snapshot, error) {
@@ -172,35 +171,72 @@ func (m *imapMailbox) Open(ctx context.Context, uid uint32) (imapserver.Message,
 	return m.b.st.OpenMessageUID(ctx, m.id, uid)
 }
 
+// Summaries reads the stored summaries and builds the missing ones here,
+// once per mailbox however many sessions fetch at the same time (the
+// first FETCH ENVELOPE of 100 clients on a new mailbox parses each
+// message once, not 100 times). Built summaries are shared through the
+// snapshot entry until they are written in a batch.
 func (m *imapMailbox) Summaries(ctx context.Context, uids []uint32, fn func(uid uint32, blob []byte) error) error {
-	return m.b.st.Summaries(ctx, m.id, uids, func(uid uint32, blob []byte) error {
-		if blob == nil {
-			blob = m.pending[uid]
-		}
-		return fn(uid, blob)
-	})
-}
-
-func (m *imapMailbox) SetSummary(ctx context.Context, uid uint32, blob []byte) error {
-	if m.pending == nil {
-		m.pending = make(map[uint32][]byte)
+	type pair struct {
+		uid  uint32
+		blob []byte
 	}
-	m.pending[uid] = blob
-	if len(m.pending) >= summaryBatch {
-		return m.flush(ctx)
+	var got []pair
+	var missing []int
+	err := m.b.st.Summaries(ctx, m.id, uids, func(uid uint32, blob []byte) error {
+		if blob == nil {
+			missing = append(missing, len(got))
+		}
+		got = append(got, pair{uid, blob})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		need := make([]uint32, len(missing))
+		for i, k := range missing {
+			need[i] = got[k].uid
+		}
+		built := m.entry.summaries(ctx, need, func(uid uint32) []byte {
+			return m.build(ctx, uid)
+		}, func(blobs map[uint32][]byte) { m.b.st.SetSummaries(ctx, m.id, blobs) })
+		for i, k := range missing {
+			got[k].blob = built[i]
+		}
+	}
+	for _, p := range got {
+		if err := fn(p.uid, p.blob); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// flush writes the pending summaries; a failure only costs speed, so
-// they are dropped either way.
-func (m *imapMailbox) flush(ctx context.Context) error {
-	if len(m.pending) == 0 {
+// build parses one message for its summary; nil when it cannot (the
+// engine then tries itself and falls back to an opaque part).
+func (m *imapMailbox) build(ctx context.Context, uid uint32) []byte {
+	msg, err := m.b.st.OpenMessageUID(ctx, m.id, uid)
+	if err != nil {
 		return nil
 	}
-	err := m.b.st.SetSummaries(ctx, m.id, m.pending)
-	m.pending = nil
-	return err
+	defer msg.Close()
+	blob, err := imapserver.BuildSummary(ctx, msg, msg.Size())
+	if err != nil {
+		return nil
+	}
+	return blob
+}
+
+func (m *imapMailbox) SetSummary(ctx context.Context, uid uint32, blob []byte) error {
+	m.entry.addSummary(uid, blob, func(blobs map[uint32][]byte) { m.b.st.SetSummaries(ctx, m.id, blobs) })
+	return nil
+}
+
+// flush writes the summaries built and not yet stored; a failure only
+// costs speed.
+func (m *imapMailbox) flush(ctx context.Context) {
+	m.entry.flushSummaries(func(blobs map[uint32][]byte) { m.b.st.SetSummaries(ctx, m.id, blobs) })
 }
 
 func (m *imapMailbox) Store(ctx context.Context, uids []uint32, op imapserver.FlagOp, flags []string, unchangedSince uint64) ([]uint32, error) {

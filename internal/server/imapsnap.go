@@ -16,13 +16,20 @@ type snapStore interface {
 	Messages(ctx context.Context, mailboxID int64) ([]store.MessageInfo, error)
 }
 
+// maxIdleSnaps is how many snapshots of mailboxes no session has
+// selected are kept, so that a client that re-selects (or the next of
+// many short sessions) does not rebuild the list.
+const maxIdleSnaps = 32
+
 // snapCache holds one snapshot per selected mailbox, shared by every
 // session that has it selected: 100 sessions on a 10,000-message mailbox
-// hold one message list. An entry lives while some session holds it.
+// hold one message list. An entry lives while some session holds it, and
+// then among the maxIdleSnaps most recently released.
 type snapCache struct {
-	st snapStore
-	mu sync.Mutex
-	m  map[int64]*snapEntry
+	st   snapStore
+	mu   sync.Mutex
+	m    map[int64]*snapEntry
+	idle []int64 // entries with refs 0, oldest first
 }
 
 func newSnapCache(st snapStore) *snapCache {
@@ -37,6 +44,68 @@ type snapEntry struct {
 
 	mu   sync.Mutex // serialises builds: one session builds, the others wait for it
 	snap *imapserver.Snapshot
+
+	// sumMu serialises summary building, so that concurrent sessions
+	// parse each message once; built holds summaries not yet stored.
+	sumMu sync.Mutex
+	built map[uint32][]byte
+}
+
+// summaries returns the summary of each uid: one built before and not
+// yet stored, or build(uid) now. store writes a full batch.
+func (e *snapEntry) summaries(ctx context.Context, uids []uint32, build func(uint32) []byte,
+	store func(map[uint32][]byte)) [][]byte {
+	e.sumMu.Lock()
+	defer e.sumMu.Unlock()
+	out := make([][]byte, len(uids))
+	for i, u := range uids {
+		b, ok := e.built[u]
+		if !ok {
+			if ctx.Err() != nil {
+				break
+			}
+			if b = build(u); b == nil {
+				continue
+			}
+			e.addLocked(u, b)
+		}
+		out[i] = b
+	}
+	if len(e.built) >= summaryBatch {
+		e.flushLocked(store)
+	}
+	return out
+}
+
+// addSummary keeps a summary the engine built; store writes a full batch.
+func (e *snapEntry) addSummary(uid uint32, blob []byte, store func(map[uint32][]byte)) {
+	e.sumMu.Lock()
+	defer e.sumMu.Unlock()
+	e.addLocked(uid, blob)
+	if len(e.built) >= summaryBatch {
+		e.flushLocked(store)
+	}
+}
+
+func (e *snapEntry) addLocked(uid uint32, blob []byte) {
+	if e.built == nil {
+		e.built = make(map[uint32][]byte)
+	}
+	e.built[uid] = blob
+}
+
+// flushSummaries writes the summaries not yet stored.
+func (e *snapEntry) flushSummaries(store func(map[uint32][]byte)) {
+	e.sumMu.Lock()
+	defer e.sumMu.Unlock()
+	e.flushLocked(store)
+}
+
+func (e *snapEntry) flushLocked(store func(map[uint32][]byte)) {
+	if len(e.built) > 0 {
+		store(e.built)
+		e.built = nil
+	}
 }
 
 func (c *snapCache) acquire(id int64) *snapEntry {
@@ -47,6 +116,11 @@ func (c *snapCache) acquire(id int64) *snapEntry {
 		e = &snapEntry{c: c, id: id}
 		c.m[id] = e
 	}
+	if e.refs == 0 {
+		if i := slices.Index(c.idle, id); i >= 0 {
+			c.idle = slices.Delete(c.idle, i, i+1)
+		}
+	}
 	e.refs++
 	return e
 }
@@ -55,8 +129,13 @@ func (c *snapCache) release(e *snapEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e.refs--
-	if e.refs <= 0 && c.m[e.id] == e {
-		delete(c.m, e.id)
+	if e.refs > 0 || c.m[e.id] != e {
+		return
+	}
+	c.idle = append(c.idle, e.id)
+	if len(c.idle) > maxIdleSnaps {
+		delete(c.m, c.idle[0])
+		c.idle = slices.Delete(c.idle, 0, 1)
 	}
 }
 

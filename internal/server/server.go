@@ -173,6 +173,9 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Write
 		}
 	}
 	go tm.Watch(runCtx, 30*time.Second)
+	// Admin commands and imports in other processes write the same store:
+	// notice them so IDLE sessions hear of their changes.
+	go st.WatchOtherWriters(runCtx, 2*time.Second)
 	queueDone := make(chan struct{})
 	go func() {
 		defer close(queueDone)

@@ -1,6 +1,9 @@
 package store
 
-import "io"
+import (
+	"io"
+	"time"
+)
 
 // FlagOp says how SetFlags changes a message's flags (IMAP STORE).
 type FlagOp int
@@ -33,4 +36,12 @@ type MessageReaderAt interface {
 	io.ReaderAt
 	Size() int64
 	Close() error
+}
+
+// NewMessage is one message for a batch append (posthorn import): its
+// octets (CRLF), flags and internal date.
+type NewMessage struct {
+	Data  []byte
+	Flags []string
+	Date  time.Time
 }

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/posthorn/posthorn/internal/intake"
 	"github.com/posthorn/posthorn/internal/mailerr"
+	"github.com/posthorn/posthorn/internal/store"
 )
 
 // checkQuotaTx fails with mailerr.OverQuota when adding more bytes would
@@ -63,21 +65,11 @@ func (s *Store) AppendMessage(ctx context.Context, mailboxID int64, r io.Reader,
 		if err := checkQuotaTx(ctx, tx, userID, size); err != nil {
 			return err
 		}
-		var bodyID int64
-		if err := tx.QueryRowContext(ctx, "INSERT INTO bodies (msg_id, size, refs) VALUES (?, ?, 1) RETURNING id",
-			intake.NewID(), size).Scan(&bodyID); err != nil {
-			return err
-		}
-		if err := writeChunks(ctx, tx, bodyID, r, size); err != nil {
-			return err
-		}
 		var modseq uint64
 		if uid, modseq, err = allocUIDs(ctx, tx, mailboxID, 1); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO messages
-			(mailbox_id, uid, body_id, prefix, size, flags, internal_date, modseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			mailboxID, uid, bodyID, []byte{}, size, strings.Join(flags, " "), date.Unix(), modseq); err != nil {
+		if err := insertMessageTx(ctx, tx, mailboxID, uid, modseq, r, size, flags, date); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, "UPDATE users SET used = used + ? WHERE id = ?", size, userID)
@@ -88,6 +80,72 @@ func (s *Store) AppendMessage(ctx context.Context, mailboxID int64, r io.Reader,
 	}
 	s.hub.Publish(mailboxID)
 	return uidValidity, uid, nil
+}
+
+// AppendBatch stores msgs as new messages of a mailbox in one transaction
+// (one fsync for the lot: posthorn import) and returns their UIDs, in
+// order. The quota holds for the whole batch.
+func (s *Store) AppendBatch(ctx context.Context, mailboxID int64, msgs []store.NewMessage) ([]uint32, error) {
+	var total int64
+	for _, m := range msgs {
+		if err := checkFlags(m.Flags); err != nil {
+			return nil, err
+		}
+		if len(m.Data) == 0 {
+			return nil, mailerr.Permanent(mailerr.BadInput, "empty message", nil)
+		}
+		total += int64(len(m.Data))
+	}
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	var uids []uint32
+	err := s.write(ctx, "append", func(tx *sql.Tx) error {
+		uids = uids[:0]
+		var userID int64
+		if err := tx.QueryRowContext(ctx, "SELECT user_id FROM mailboxes WHERE id = ?", mailboxID).Scan(&userID); err != nil {
+			return notFound(err, "no such mailbox")
+		}
+		if err := checkQuotaTx(ctx, tx, userID, total); err != nil {
+			return err
+		}
+		first, modseq, err := allocUIDs(ctx, tx, mailboxID, len(msgs))
+		if err != nil {
+			return err
+		}
+		for i, m := range msgs {
+			uid := first + uint32(i)
+			if err := insertMessageTx(ctx, tx, mailboxID, uid, modseq, bytes.NewReader(m.Data), int64(len(m.Data)),
+				m.Flags, m.Date); err != nil {
+				return err
+			}
+			uids = append(uids, uid)
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE users SET used = used + ? WHERE id = ?", total, userID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.hub.Publish(mailboxID)
+	return uids, nil
+}
+
+// insertMessageTx stores one body and its messages row.
+func insertMessageTx(ctx context.Context, tx *sql.Tx, mailboxID int64, uid uint32, modseq uint64, r io.Reader,
+	size int64, flags []string, date time.Time) error {
+	var bodyID int64
+	if err := tx.QueryRowContext(ctx, "INSERT INTO bodies (msg_id, size, refs) VALUES (?, ?, 1) RETURNING id",
+		intake.NewID(), size).Scan(&bodyID); err != nil {
+		return err
+	}
+	if err := writeChunks(ctx, tx, bodyID, r, size); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO messages
+		(mailbox_id, uid, body_id, prefix, size, flags, internal_date, modseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		mailboxID, uid, bodyID, []byte{}, size, strings.Join(flags, " "), date.Unix(), modseq)
+	return err
 }
 
 // writeChunks stores exactly size octets of r as body_chunks rows.

@@ -23,7 +23,22 @@
 //   - messages: one row per mailbox copy with its own prefix
 //     (Return-Path, Delivered-To); its bytes are prefix || body;
 //   - queue: one row per remote recipient, for the relay;
-//   - pop3_locks: maildrop locks with an owner and an expiry.
+//   - pop3_locks: maildrop locks with an owner and an expiry;
+//   - IMAP (0003): subscriptions (subscribed names that are not
+//     mailboxes), summaries (the IMAP engine's ENVELOPE/BODYSTRUCTURE blob
+//     per message, kept out of messages so listings read narrow rows) and
+//     counters (UIDVALIDITY only goes up, so a re-created mailbox never
+//     gets an old value back).
+//
+// IMAP (mailboxes.go, flags.go, append.go, copy.go, summary.go): every
+// change to a mailbox raises its uidnext or highestmodseq in the same
+// transaction, so (uidnext, highestmodseq) is the mailbox's version and
+// an adapter can cache one snapshot per version. After each commit that
+// changed mailboxes (CommitBatch, Expunge, SetFlags, ExpungeUIDs,
+// AppendMessage, AppendBatch, CopyMessages, RenameMailbox of INBOX) the
+// store publishes their IDs on its notify.Hub (Notifier), and
+// DeleteMailbox closes the mailbox's subscriptions. APPEND and COPY hold
+// the user's quota (a temporary OverQuota); a move does not count.
 //
 // Errors carry mailerr reasons: a full disk (SQLITE_FULL, ENOSPC) is a
 // temporary DiskFull, busy/locked/I/O errors a temporary Unavailable. A
@@ -32,6 +47,8 @@
 //
 // Left out: quota enforcement at commit (delivery checks User.Used
 // against Quota at RCPT time, so that one full mailbox cannot fail a
-// message's other recipients); flag and mailbox changes (the IMAP issue);
-// queue scheduling (the relay issue); change notification for IDLE.
+// message's other recipients). Other processes writing the same file
+// (posthorn import, admin commands) do not publish on this process's
+// Notifier; WatchOtherWriters polls for their commits and signals every
+// subscribed mailbox.
 package sqlite

@@ -130,7 +130,13 @@ func (s *Store) SetFlags(ctx context.Context, mailboxID int64, uids []uint32, op
 	err = s.write(ctx, "store flags", func(tx *sql.Tx) error {
 		failed, changed = nil, false
 		var modseq uint64
-		err := scanUIDs(ctx, tx, mailboxID, uids, func(m msgRow) error {
+		// Prepared once: STORE 1:* on a large mailbox updates every row.
+		upd, err := tx.PrepareContext(ctx, "UPDATE messages SET flags = ?, modseq = ? WHERE id = ?")
+		if err != nil {
+			return err
+		}
+		defer upd.Close()
+		err = scanUIDs(ctx, tx, mailboxID, uids, func(m msgRow) error {
 			if unchangedSince > 0 && m.modseq > unchangedSince {
 				failed = append(failed, m.uid)
 				return nil
@@ -150,8 +156,7 @@ func (s *Store) SetFlags(ctx context.Context, mailboxID int64, uids []uint32, op
 				}
 			}
 			changed = true
-			_, err := tx.ExecContext(ctx, "UPDATE messages SET flags = ?, modseq = ? WHERE id = ?",
-				strings.Join(nf, " "), modseq, m.id)
+			_, err := upd.ExecContext(ctx, strings.Join(nf, " "), modseq, m.id)
 			return err
 		})
 		return err
@@ -196,12 +201,17 @@ func deleteMessagesTx(ctx context.Context, tx *sql.Tx, userID, mailboxID int64, 
 	var gone []uint32
 	refs := map[int64]int64{}
 	var freed int64
-	err := scanUIDs(ctx, tx, mailboxID, uids, func(m msgRow) error {
+	del, err := tx.PrepareContext(ctx, "DELETE FROM messages WHERE id = ? RETURNING body_id")
+	if err != nil {
+		return nil, err
+	}
+	defer del.Close()
+	err = scanUIDs(ctx, tx, mailboxID, uids, func(m msgRow) error {
 		if flag != "" && !slices.Contains(strings.Fields(m.flags), flag) {
 			return nil
 		}
 		var bodyID int64
-		if err := tx.QueryRowContext(ctx, "DELETE FROM messages WHERE id = ? RETURNING body_id", m.id).Scan(&bodyID); err != nil {
+		if err := del.QueryRowContext(ctx, m.id).Scan(&bodyID); err != nil {
 			return err
 		}
 		refs[bodyID]++

@@ -12,8 +12,24 @@ import (
 	"github.com/posthorn/posthorn/internal/store"
 )
 
-// maxMailboxName bounds a mailbox name (octets of UTF-8).
-const maxMailboxName = 1000
+// Limits against a hostile user: a mailbox name's octets, and the
+// mailboxes and subscribed names one user may have.
+const (
+	maxMailboxName = 1000
+	maxMailboxes   = 10000
+)
+
+// checkCountTx refuses one more row of table for the user past maxMailboxes.
+func checkCountTx(ctx context.Context, tx *sql.Tx, table string, userID int64) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+table+" WHERE user_id = ?", userID).Scan(&n); err != nil {
+		return err
+	}
+	if n >= maxMailboxes {
+		return mailerr.Permanent(mailerr.Policy, fmt.Sprintf("too many %s (limit %d)", table, maxMailboxes), nil)
+	}
+	return nil
+}
 
 const mailboxColumns = `id, user_id, name, uidvalidity, uidnext, highestmodseq, special_use, subscribed`
 
@@ -125,6 +141,9 @@ func (s *Store) CreateMailbox(ctx context.Context, userID int64, name, specialUs
 	}
 	var mb store.Mailbox
 	err = s.write(ctx, "create mailbox", func(tx *sql.Tx) error {
+		if err := checkCountTx(ctx, tx, "mailboxes", userID); err != nil {
+			return err
+		}
 		for i := range len(name) {
 			if name[i] == '/' {
 				if _, err := createTx(ctx, tx, userID, name[:i], "", s.now().Unix()); err != nil && !mailerr.Is(err, mailerr.Exists) {
@@ -327,6 +346,9 @@ func (s *Store) SetSubscribed(ctx context.Context, userID int64, name string, on
 			}
 			if users == 0 {
 				return notFound(sql.ErrNoRows, fmt.Sprintf("no user %d", userID))
+			}
+			if err := checkCountTx(ctx, tx, "subscriptions", userID); err != nil {
+				return err
 			}
 			_, err = tx.ExecContext(ctx, `INSERT INTO subscriptions (user_id, name) VALUES (?, ?)
 				ON CONFLICT DO NOTHING`, userID, name)

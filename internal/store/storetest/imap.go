@@ -24,6 +24,7 @@ type IMAPStore interface {
 	SetSubscribed(ctx context.Context, userID int64, name string, on bool) error
 	MailboxStatus(ctx context.Context, mailboxID int64) (store.MailboxStatus, error)
 	AppendMessage(ctx context.Context, mailboxID int64, r io.Reader, size int64, flags []string, date time.Time) (uidValidity, uid uint32, err error)
+	AppendBatch(ctx context.Context, mailboxID int64, msgs []store.NewMessage) ([]uint32, error)
 	OpenMessageUID(ctx context.Context, mailboxID int64, uid uint32) (store.MessageReaderAt, error)
 	Summaries(ctx context.Context, mailboxID int64, uids []uint32, fn func(uid uint32, blob []byte) error) error
 	SetSummaries(ctx context.Context, mailboxID int64, blobs map[uint32][]byte) error
@@ -381,4 +382,38 @@ func testIMAPNotify(f *fixture) {
 	default:
 		t.Error("delete: the channel is not closed")
 	}
+}
+
+func testIMAPAppendBatch(f *fixture) {
+	t, ctx, s := f.t, f.ctx, f.imap()
+	u := f.addUser("batch@example.com")
+	mb := f.inbox(u)
+	date := time.Unix(1600000000, 0)
+	msgs := []store.NewMessage{
+		{Data: []byte("Subject: a\r\n\r\na\r\n"), Flags: []string{`\Seen`}, Date: date},
+		{Data: randomBody(t, 70_000), Date: date},
+	}
+	uids, err := s.AppendBatch(ctx, mb.ID, msgs)
+	if err != nil || !slices.Equal(uids, []uint32{1, 2}) {
+		t.Fatalf("AppendBatch: %v, %v", uids, err)
+	}
+	ms := f.messages(mb)
+	if len(ms) != 2 || !slices.Equal(ms[0].Flags, []string{`\Seen`}) || !ms[1].InternalDate.Equal(date) ||
+		ms[1].Size != 70_000 {
+		t.Errorf("batch-appended messages: %+v", ms)
+	}
+	if got := f.read(ms[1].ID); !bytes.Equal(got, msgs[1].Data) {
+		t.Error("second message's bytes differ")
+	}
+	if got := f.user(u.Address).Used; got != int64(len(msgs[0].Data)+len(msgs[1].Data)) {
+		t.Errorf("used %d after batch", got)
+	}
+	f.s.SetQuota(ctx, u.Address, 80_000)
+	_, err = s.AppendBatch(ctx, mb.ID, msgs)
+	wantReason(t, "batch over quota", err, mailerr.OverQuota)
+	if ms := f.messages(mb); len(ms) != 2 {
+		t.Errorf("a refused batch left %d messages, want 2", len(ms))
+	}
+	_, err = s.AppendBatch(ctx, mb.ID, []store.NewMessage{{Data: nil}})
+	wantReason(t, "empty message", err, mailerr.BadInput)
 }

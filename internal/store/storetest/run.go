@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"IMAPFlags", testIMAPFlags},
 		{"IMAPAppendCopy", testIMAPAppendCopy},
 		{"IMAPNotify", testIMAPNotify},
+		{"IMAPAppendBatch", testIMAPAppendBatch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
