@@ -94,7 +94,7 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 				s.onPanic(v)
 			}
 		}
-		ss.log.Info("imap session", "user", ss.userName, "commands", ss.commands,
+		ss.log.Info("imap session", "commands", ss.commands, // the user is in ss.log after login
 			"duration", time.Since(start).Round(time.Millisecond))
 	}()
 	if s.cfg.ImplicitTLS {
