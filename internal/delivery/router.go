@@ -97,28 +97,36 @@ func (r *Router) resolve(ctx context.Context, rcpt string, depth int, seen map[s
 	if strings.EqualFold(local, "postmaster") && !strings.EqualFold(addr, r.postmaster) {
 		return r.resolve(ctx, r.postmaster, depth+1, seen, out)
 	}
+	// A user first: most recipients are users, and the store keeps users
+	// and aliases apart (one address is never both), so the order only
+	// saves the second lookup.
+	if err := r.user(ctx, addr, seen, out); !mailerr.Is(err, mailerr.NoSuchUser) {
+		return err
+	}
 	targets, err := r.dir.AliasTargets(ctx, addr)
 	if err != nil {
 		return err
 	}
-	if len(targets) > 0 {
-		for _, t := range targets {
-			var err error
-			if strings.EqualFold(t, addr) {
-				err = r.user(ctx, addr, seen, out) // an alias that keeps a copy for its own mailbox
-			} else {
-				err = r.resolve(ctx, t, depth+1, seen, out)
-			}
-			if err != nil {
-				return err
-			}
-			if len(*out) > maxTargets {
-				return mailerr.Permanent(mailerr.Policy, "alias expands to too many recipients", nil)
-			}
-		}
-		return nil
+	if len(targets) == 0 {
+		return mailerr.Permanent(mailerr.NoSuchUser, "no such user "+addr, nil)
 	}
-	return r.user(ctx, addr, seen, out)
+	followed := 0
+	for _, t := range targets {
+		if strings.EqualFold(t, addr) {
+			continue // the store refuses these; never loop on one
+		}
+		followed++
+		if err := r.resolve(ctx, t, depth+1, seen, out); err != nil {
+			return err
+		}
+		if len(*out) > maxTargets {
+			return mailerr.Permanent(mailerr.Policy, "alias expands to too many recipients", nil)
+		}
+	}
+	if followed == 0 {
+		return mailerr.Permanent(mailerr.NoSuchUser, "no such user "+addr, nil)
+	}
+	return nil
 }
 
 // user adds the local user addr to out once.
