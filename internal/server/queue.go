@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -31,6 +32,9 @@ func newQueue(cfg *config.Config, st *sqlite.Store, in *intake.Service, d queue.
 		MaxInterval:    cfg.Queue.MaxInterval.D(),
 		MaxAge:         cfg.Queue.MaxAge.D(),
 		PerDestination: cfg.Queue.PerDestination,
+		// The runner wakes on Kick and on this tick; short retry intervals
+		// (tests, impatient operators) need a tick of their own size.
+		ScanInterval: min(30*time.Second, max(time.Second, cfg.Queue.FirstRetry.D()/2)),
 	}, st, d, r, log, queue.NewMetrics(reg))
 }
 

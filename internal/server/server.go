@@ -102,8 +102,9 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Write
 		return err
 	}
 	sub := &submission{
-		dir:    st,
-		limits: newSendLimits(cfg.Limits.SendPerHour, cfg.Limits.RcptsPerHour),
+		dir:      st,
+		limits:   newSendLimits(cfg.Limits.SendPerHour, cfg.Limits.RcptsPerHour),
+		newSpool: in.NewSpool,
 		dkim: func(ctx context.Context, domain string, m *intake.Message) (string, error) {
 			if !router.IsLocalDomain(domain) {
 				return "", nil

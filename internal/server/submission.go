@@ -3,12 +3,15 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/posthorn/posthorn/internal/intake"
+	"github.com/posthorn/posthorn/internal/mailerr"
 	"github.com/posthorn/posthorn/internal/smtp"
+	"github.com/posthorn/posthorn/internal/smtpclient"
 	"github.com/posthorn/posthorn/internal/smtpserver"
 	"github.com/posthorn/posthorn/internal/store"
 	"github.com/posthorn/posthorn/mime"
@@ -23,9 +26,10 @@ type senderDirectory interface {
 // submission is the policy of the submission listeners (RFC 6409): who
 // may send as whom, how much, and what is added to the message.
 type submission struct {
-	dir    senderDirectory
-	limits *sendLimits
-	dkim   func(ctx context.Context, domain string, m *intake.Message) (string, error)
+	dir      senderDirectory
+	limits   *sendLimits
+	dkim     func(ctx context.Context, domain string, m *intake.Message) (string, error)
+	newSpool func() *intake.Spool
 }
 
 // owns reports whether the authenticated user may use addr as a sender:
@@ -108,11 +112,40 @@ func (s *submission) sign(m *intake.Message, from []string) error {
 	domain := strings.ToLower(a[strings.LastIndexByte(a, '@')+1:])
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	if err := s.to7Bit(ctx, m); err != nil {
+		return err
+	}
 	sig, err := s.dkim(ctx, domain, m)
 	if err != nil {
 		return err
 	}
 	m.Head = []byte(sig)
+	return nil
+}
+
+// to7Bit converts an 8-bit message to the 7-bit form a relay without
+// 8BITMIME would get (RFC 6152) before it is signed, so the signature
+// still verifies after any hop (RFC 6376 §5.3). A message that cannot be
+// converted (8-bit header fields) stays as it is.
+func (s *submission) to7Bit(ctx context.Context, m *intake.Message) error {
+	if s.newSpool == nil || m.BodyType == "" || strings.EqualFold(m.BodyType, "7BIT") {
+		return nil
+	}
+	src := m.Body
+	body := smtpclient.Body{Size: src.Size(), Open: func() (io.ReadCloser, error) {
+		return io.NopCloser(src.NewReader()), nil
+	}}
+	sp := s.newSpool()
+	changed, err := smtpclient.To7Bit(ctx, body, sp)
+	if err != nil || !changed {
+		sp.Close()
+		if err != nil && !mailerr.IsPermanent(err) {
+			return err
+		}
+		return nil
+	}
+	m.Body, m.BodyType = sp, "7BIT"
+	src.Close()
 	return nil
 }
 

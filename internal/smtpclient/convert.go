@@ -244,3 +244,27 @@ func (w *walker) entity(depth int, bounds []string, digest, message bool) (stop,
 	}
 	return w.leafBody(bounds, composite, cte, newCTE)
 }
+
+// To7Bit writes body to out converted to 7 bit (RFC 6152) as it would be
+// sent to a peer without 8BITMIME, and reports whether anything changed
+// (when not, nothing is written). A signer uses it to sign the form that
+// will travel (RFC 6376 §5.3), so the signature survives a relay.
+// Errors: a message that cannot be converted is permanent (5.6.3).
+func To7Bit(ctx context.Context, body Body, out io.Writer) (bool, error) {
+	cv := analyse(ctx, body)
+	if cv.err != nil {
+		return false, cv.err
+	}
+	if !cv.needed {
+		return false, nil
+	}
+	rc, err := body.Open()
+	if err != nil {
+		return false, classifyConvErr(err)
+	}
+	defer rc.Close()
+	if err := cv.write(ctx, rc, out); err != nil {
+		return false, classifyConvErr(err)
+	}
+	return true, nil
+}
