@@ -25,20 +25,24 @@
 #
 # usage: bench/pop3-compare.sh [ROUNDS] [MESSAGES]   (from the repo root; needs ../shared, root)
 # env:   SESSIONS=5 (per round and server), SIZE=1200 (smtp-source -l; about
-#        1.4 KB stored), PF=127.0.50.3, DV=127.0.51.3
+#        1.4 KB stored), PF=127.0.50.3, DV=127.0.51.3,
+#        PROFILE_DIR=DIR: after the rounds, a pprof CPU profile of posthorn
+#        (PROFILE_SECONDS=10) over repeated full downloads, DIR/pop3-cpu.pb.gz
+#        with its top in DIR/pop3-cpu.top.txt and DIR/pop3-cpu.cum.txt
 set -euo pipefail
 rounds=${1:-5}; msgs=${2:-1000}
 sessions=${SESSIONS:-5}; size=${SIZE:-1200}
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=$root/../shared/bench
 work=$(mktemp -d /var/tmp/posthorn-pop3.XXXXXX)
+TOKEN=bench-$$-$RANDOM
 PH=127.0.61.1; PF=${PF:-127.0.50.3}; DV=${DV:-127.0.51.3}
 maildir=/var/tmp/postfix-peer-$PF/mail/example.test/bob
 started_pf=; started_dv=
 cleanup() {
-  kill $(jobs -p) 2>/dev/null; wait 2>/dev/null
-  [ -n "$started_dv" ] && MAIL_BASE=/var/tmp/postfix-peer-$PF/mail bash "$shared/dovecot-peer.sh" stop "$DV" >/dev/null 2>&1
-  [ -n "$started_pf" ] && bash "$shared/postfix-peer.sh" stop "$PF" >/dev/null 2>&1
+  kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true
+  if [ -n "$started_dv" ]; then MAIL_BASE=/var/tmp/postfix-peer-$PF/mail bash "$shared/dovecot-peer.sh" stop "$DV" >/dev/null 2>&1 || true; fi
+  if [ -n "$started_pf" ]; then bash "$shared/postfix-peer.sh" stop "$PF" >/dev/null 2>&1 || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -59,6 +63,9 @@ allow_plaintext_auth = true
 [listen]
 smtp = ["$PH:25"]
 pop3 = ["$PH:110"]
+http = ["$PH:8025"]
+[admin]
+token = "$TOKEN"
 CONF
 echo secret-bob | "$work/posthorn" user add bob@example.test --password-stdin --config "$work/posthorn.toml" >/dev/null
 "$work/posthorn" serve --config "$work/posthorn.toml" >/dev/null 2>"$work/serve.log" &
@@ -159,3 +166,15 @@ print(f'| server CPU, download minus login (ms) | {pc-pl:.1f} | {dc-dl:.1f} | {(
 print(f'| wall time, full download (s) | {pw:.3f} | {dw:.3f} | {pw/dw:.2f} |')
 print(f'# rounds cpu ticks posthorn={v[0]} dovecot={v[1]} login posthorn={v[2]} dovecot={v[3]}')
 PY
+
+if [ -n "${PROFILE_DIR:-}" ]; then
+  mkdir -p "$PROFILE_DIR"; secs=${PROFILE_SECONDS:-10}
+  curl -sf -H "Authorization: Bearer $TOKEN" -o "$PROFILE_DIR/pop3-cpu.pb.gz" \
+    "http://$PH:8025/debug/pprof/profile?seconds=$secs" &
+  cpid=$!; sleep 0.2
+  while kill -0 $cpid 2>/dev/null; do fetch $PH 1 >/dev/null; done
+  wait $cpid
+  go tool pprof -top -nodecount=30 "$PROFILE_DIR/pop3-cpu.pb.gz" >"$PROFILE_DIR/pop3-cpu.top.txt" 2>/dev/null
+  go tool pprof -top -cum -nodecount=60 "$PROFILE_DIR/pop3-cpu.pb.gz" >"$PROFILE_DIR/pop3-cpu.cum.txt" 2>/dev/null
+  echo "# profile: $PROFILE_DIR/pop3-cpu.pb.gz"
+fi

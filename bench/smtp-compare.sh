@@ -7,6 +7,13 @@
 # machine at each round, medians and the ratios the performance issue asks
 # for (docs/performance.md).
 #
+# Besides the rate, every run records the CPU time the server spent on it
+# (utime+stime from /proc, before and after; for Postfix its master with
+# every child, including the deliveries to the Maildir that follow the
+# run, so both servers are charged for a message's whole way into the
+# mailbox): CPU per message hardly depends on what else the shared
+# machine is doing, when the rates swing by half.
+#
 # Fairness:
 #   - every server writes to the same ext4 disk (posthorn's data_dir and
 #     smtpsink's file under /var/tmp, like the Postfix peer's queue);
@@ -34,7 +41,7 @@ work=$(mktemp -d /var/tmp/posthorn-bench.XXXXXX)
 PH=127.0.60.1; SINK=127.0.70.1; PF=${PF:-127.0.50.1}
 PFQ=/var/tmp/postfix-peer-$PF/spool
 TOKEN=bench-$$-$RANDOM
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
 go build -o "$work/posthorn" "$root/cmd/posthorn"
 (cd "$shared/smtpsink" && GOFLAGS=-buildvcs=false go build -o "$work/smtpsink" .)
@@ -51,7 +58,10 @@ token = "$TOKEN"
 CONF
 echo secret | "$work/posthorn" user add alice@example.test --password-stdin --config "$work/posthorn.toml" >/dev/null
 "$work/posthorn" serve --config "$work/posthorn.toml" >/dev/null 2>"$work/serve.log" &
+phpid=$!
 "$work/smtpsink" -addr $SINK:25 -mode group -file "$work/sink.log" >/dev/null 2>&1 &
+skpid=$!
+pfpid=$(tr -d ' ' <"$PFQ/pid/master.pid")
 for _ in $(seq 50); do (exec 3<>/dev/tcp/$PH/25) 2>/dev/null && break; sleep 0.2; done
 
 echo "# $(date -u +%FT%TZ) $(uname -srm) nproc=$(nproc) mem=$(free -g | awk '/Mem:/{print $2}')GiB $(go version | cut -d' ' -f3)"
@@ -68,31 +78,65 @@ settle() {
 }
 load() { cut -d' ' -f1 /proc/loadavg; }
 
-source_rate() { # HOST:PORT SIZE → accepted messages/s with smtp-source
-  local start end
-  settle
-  start=$(date +%s.%N)
-  smtp-source -s "$sessions" -m "$msgs" -l "$2" -f bench@client.test -t alice@example.test "$1" \
-    >/dev/null 2>>"$work/client.err" || echo "smtp-source $1 size=$2 failed" >>"$work/client.err"
-  end=$(date +%s.%N)
-  python3 -c "print(round($msgs/($end-$start)))"
+# ticks NAME: CPU clock ticks (USER_HZ) the server has used so far. Postfix:
+# the master's own and reaped children's time plus every live child's.
+ticks() {
+  case $1 in
+    posthorn) set -- "$phpid" ;; smtpsink) set -- "$skpid" ;; postfix) set -- "$pfpid" tree ;;
+  esac
+  python3 - "$@" <<'PY'
+import os, sys
+def stat(pid):
+    with open(f'/proc/{pid}/stat') as f:
+        s = f.read()
+    rest = s[s.rindex(')') + 2:].split()
+    return int(rest[1]), [int(x) for x in rest[11:15]]  # ppid; utime stime cutime cstime
+pid = int(sys.argv[1]); tree = len(sys.argv) > 2
+_, t = stat(pid)
+total = sum(t) if tree else t[0] + t[1]
+if tree:
+    for p in os.listdir('/proc'):
+        if p.isdigit():
+            try:
+                ppid, c = stat(int(p))
+            except OSError:
+                continue
+            if ppid == pid:
+                total += c[0] + c[1]
+print(total)
+PY
 }
-gen_rate() { # HOST:PORT SIZE [FLAGS...] → messages/s with posthorn bench smtp
-  local target=$1 size=$2; shift 2
-  local out
+
+# run_one NAME HOST:PORT SIZE CLIENT → "RATE CPU_US_PER_MESSAGE": accepted
+# messages/s, and the server's CPU microseconds per message (after the
+# Postfix queue drained: its deliveries count).
+run_one() {
+  local name=$1 target=$2 size=$3 client=$4 start end out t0 t1 rate
   settle
-  # exit status 1 when a message failed: still a result, but logged
-  out=$("$work/posthorn" bench smtp --target "$target" --messages "$msgs" --size "$size" \
-    --concurrency "$sessions" --from bench@client.test --to alice@example.test --json "$@" \
-    2>>"$work/client.err") || echo "bench smtp $target size=$size $* failed" >>"$work/client.err"
-  python3 -c 'import json,sys; print(round(json.loads(sys.argv[1] or "{}").get("messages_per_second", 0)))' "$out"
+  t0=$(ticks "$name")
+  case $client in
+    source)
+      start=$(date +%s.%N)
+      smtp-source -s "$sessions" -m "$msgs" -l "$size" -f bench@client.test -t alice@example.test "$target" \
+        >/dev/null 2>>"$work/client.err" || echo "smtp-source $target size=$size failed" >>"$work/client.err"
+      end=$(date +%s.%N)
+      rate=$(python3 -c "print(round($msgs/($end-$start)))") ;;
+    gen|gen-pipe)
+      local flags=(); [ "$client" = gen-pipe ] && flags=(--pipelining --reuse)
+      # exit status 1 when a message failed: still a result, but logged
+      out=$("$work/posthorn" bench smtp --target "$target" --messages "$msgs" --size "$size" \
+        --concurrency "$sessions" --from bench@client.test --to alice@example.test --json "${flags[@]}" \
+        2>>"$work/client.err") || echo "bench smtp $target size=$size $client failed" >>"$work/client.err"
+      rate=$(python3 -c 'import json,sys; print(round(json.loads(sys.argv[1] or "{}").get("messages_per_second", 0)))' "$out") ;;
+  esac
+  settle
+  t1=$(ticks "$name")
+  echo "$rate $(( (t1 - t0) * 1000000 / $(getconf CLK_TCK) / msgs ))"
 }
-median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ratio() { python3 -c "print(f'{$1/$2:.2f}' if $2 else 'n/a')"; }
 
 servers=(posthorn:$PH:25 postfix:$PF:25 smtpsink:$SINK:25)
 clients=(source gen gen-pipe)
-declare -A res=()
+declare -A res=() cpu=()
 for size in $sizes; do
   for i in $(seq "$rounds"); do
     line="size=$size round=$i load=$(load)"
@@ -100,32 +144,48 @@ for size in $sizes; do
     for k in 0 1 2; do
       s=${servers[$(( (i + k) % 3 ))]}; name=${s%%:*}; addr=${s#*:}
       for c in "${clients[@]}"; do
-        case $c in
-          source) v=$(source_rate "$addr" "$size") ;;
-          gen) v=$(gen_rate "$addr" "$size") ;;
-          gen-pipe) v=$(gen_rate "$addr" "$size" --pipelining --reuse) ;;
-        esac
-        res[$size,$name,$c]+="$v "
-        line+=" $name/$c=$v"
+        read -r v u < <(run_one "$name" "$addr" "$size" "$c")
+        res[$size,$name,$c]+="$v "; cpu[$size,$name,$c]+="$u "
+        line+=" $name/$c=$v/${u}us"
       done
     done
     echo "$line load_after=$(load)"
   done
 done
 
-echo
-echo "| size | client | posthorn | Postfix | smtpsink | posthorn/smtpsink | posthorn/Postfix |"
-echo "|---:|---|---:|---:|---:|---:|---:|"
-for size in $sizes; do
-  for c in "${clients[@]}"; do
-    p=$(echo ${res[$size,posthorn,$c]} | median); f=$(echo ${res[$size,postfix,$c]} | median)
-    s=$(echo ${res[$size,smtpsink,$c]} | median)
-    echo "| $size | $c | $p | $f | $s | $(ratio "$p" "$s") | $(ratio "$p" "$f") |"
-  done
-  p=$(echo ${res[$size,posthorn,source]} | median); g=$(echo ${res[$size,posthorn,gen-pipe]} | median)
-  echo "# size=$size posthorn gen-pipe/source = $(ratio "$g" "$p")"
-done
-for k in "${!res[@]}"; do echo "# rounds $k = [${res[$k]% }]"; done | sort -V
+# The table: medians of the rounds, and the median of the per-round ratios
+# (each ratio taken between runs seconds apart: steadier on a shared machine
+# than the ratio of medians).
+{ for k in "${!res[@]}"; do echo "rate,$k ${res[$k]}"; done
+  for k in "${!cpu[@]}"; do echo "cpu,$k ${cpu[$k]}"; done; } | python3 -c '
+import statistics as st, sys
+r, u = {}, {}
+for line in sys.stdin:
+    key, *vals = line.split()
+    kind, size, server, client = key.split(",")
+    (r if kind == "rate" else u)[(int(size), client, server)] = [float(v) for v in vals]
+print()
+print("| size | client | posthorn | Postfix | smtpsink | posthorn/smtpsink | posthorn/Postfix |")
+print("|---:|---|---:|---:|---:|---:|---:|")
+ratio = lambda a, b: st.median(x / y for x, y in zip(a, b) if y)
+for size in sorted({k[0] for k in r}):
+    for c in ("source", "gen", "gen-pipe"):
+        p, f, s = (r[(size, c, n)] for n in ("posthorn", "postfix", "smtpsink"))
+        print(f"| {size} | {c} | {st.median(p):.0f} | {st.median(f):.0f} | {st.median(s):.0f} "
+              f"| {ratio(p, s):.2f} | {ratio(p, f):.2f} |")
+    g = ratio(r[(size, "gen-pipe", "posthorn")], r[(size, "source", "posthorn")])
+    print(f"# size={size} posthorn gen-pipe/source (median of rounds) = {g:.2f}")
+print()
+print("| size | client | CPU µs/msg posthorn | Postfix | smtpsink | posthorn/Postfix | posthorn/smtpsink |")
+print("|---:|---|---:|---:|---:|---:|---:|")
+for size in sorted({k[0] for k in u}):
+    for c in ("source", "gen", "gen-pipe"):
+        p, f, s = (u[(size, c, n)] for n in ("posthorn", "postfix", "smtpsink"))
+        print(f"| {size} | {c} | {st.median(p):.0f} | {st.median(f):.0f} | {st.median(s):.0f} "
+              f"| {ratio(p, f):.2f} | {ratio(p, s):.2f} |")
+for k in sorted(r):
+    print(f"# rounds size={k[0]} {k[2]}/{k[1]} msgs/s = {[int(v) for v in r[k]]} cpu_us/msg = {[int(v) for v in u[k]]}")
+'
 
 if [ -n "${PROFILE_DIR:-}" ]; then
   mkdir -p "$PROFILE_DIR"; secs=${PROFILE_SECONDS:-10}
