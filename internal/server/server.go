@@ -36,6 +36,7 @@ import (
 	"github.com/posthorn/posthorn/internal/intake"
 	"github.com/posthorn/posthorn/internal/relay"
 	"github.com/posthorn/posthorn/internal/smtpclient"
+	"github.com/posthorn/posthorn/internal/smtpserver"
 	"github.com/posthorn/posthorn/internal/store/sqlite"
 	"github.com/posthorn/posthorn/internal/tlsconf"
 )
@@ -161,7 +162,8 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Write
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := b.eng.Serve(runCtx, b.ln); err != nil && !errors.Is(err, net.ErrClosed) {
+			err := b.eng.Serve(runCtx, b.ln)
+			if err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, smtpserver.ErrServerClosed) {
 				log.Error("listener stopped", "listener", b.name, "addr", b.addr, "err", err)
 			}
 		}()

@@ -58,20 +58,36 @@ func (s *Store) Messages(ctx context.Context, mailboxID int64) ([]store.MessageI
 // reads. ctx must stay live while reading. If the message is expunged
 // while being read, Read fails with io.ErrUnexpectedEOF.
 func (s *Store) OpenMessage(ctx context.Context, messageID int64) (io.ReadCloser, error) {
-	r := &messageReader{ctx: ctx, db: s.r}
-	err := s.r.QueryRowContext(ctx, `SELECT m.prefix, m.body_id, b.size FROM messages m
-		JOIN bodies b ON b.id = m.body_id WHERE m.id = ?`, messageID).Scan(&r.cur, &r.bodyID, &r.bodyLeft)
+	// One query brings the prefix and the first chunk: most messages are
+	// one chunk, read with no second round trip.
+	open, err := s.stmts.stmt(ctx, s.r, `SELECT m.prefix, m.body_id, b.size, c.data FROM messages m
+		JOIN bodies b ON b.id = m.body_id
+		LEFT JOIN body_chunks c ON c.body_id = m.body_id AND c.seq = 0 WHERE m.id = ?`)
+	if err != nil {
+		return nil, dbError("open message", err)
+	}
+	chunk, err := s.stmts.stmt(ctx, s.r, "SELECT data FROM body_chunks WHERE body_id = ? AND seq = ?")
+	if err != nil {
+		return nil, dbError("open message", err)
+	}
+	r := &messageReader{ctx: ctx, chunk: chunk}
+	var first []byte
+	err = open.QueryRowContext(ctx, messageID).Scan(&r.cur, &r.bodyID, &r.bodyLeft, &first)
 	if err != nil {
 		return nil, dbError("open message", notFound(err, fmt.Sprintf("no message %d", messageID)))
+	}
+	if first != nil {
+		r.next = r.take(first) // read after the prefix in cur
 	}
 	return r, nil
 }
 
 type messageReader struct {
 	ctx      context.Context
-	db       *sql.DB
+	chunk    *sql.Stmt // reads one chunk
 	bodyID   int64
 	cur      []byte // unread part of the prefix, then of the current chunk
+	next     []byte // the first chunk while the prefix is being read
 	seq      int    // next chunk to fetch
 	bodyLeft int64  // body bytes not yet fetched
 	err      error  // sticky
@@ -79,6 +95,10 @@ type messageReader struct {
 
 func (r *messageReader) Read(p []byte) (int, error) {
 	for len(r.cur) == 0 {
+		if r.next != nil {
+			r.cur, r.next = r.next, nil
+			continue
+		}
 		if r.err != nil {
 			return 0, r.err
 		}
@@ -96,20 +116,24 @@ func (r *messageReader) Read(p []byte) (int, error) {
 // fetch loads the next chunk into cur.
 func (r *messageReader) fetch() error {
 	var data []byte
-	err := r.db.QueryRowContext(r.ctx, "SELECT data FROM body_chunks WHERE body_id = ? AND seq = ?",
-		r.bodyID, r.seq).Scan(&data)
+	err := r.chunk.QueryRowContext(r.ctx, r.bodyID, r.seq).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("store: message body %d gone while reading: %w", r.bodyID, io.ErrUnexpectedEOF)
 	} else if err != nil {
 		return dbError("read message", err)
 	}
+	r.cur = r.take(data)
+	return nil
+}
+
+// take accounts for the next chunk, cut to what the body still lacks.
+func (r *messageReader) take(data []byte) []byte {
 	if int64(len(data)) > r.bodyLeft {
 		data = data[:r.bodyLeft]
 	}
 	r.seq++
 	r.bodyLeft -= int64(len(data))
-	r.cur = data
-	return nil
+	return data
 }
 
 // Close releases nothing but marks the reader finished.

@@ -336,8 +336,12 @@ func (s *Store) QueueDelete(ctx context.Context, msgID string) (int, error) {
 // OpenBody streams a stored body one 64 KiB chunk at a time (see
 // OpenMessage); ctx must stay live while reading.
 func (s *Store) OpenBody(ctx context.Context, bodyID int64) (io.ReadCloser, error) {
-	r := &messageReader{ctx: ctx, db: s.r, bodyID: bodyID}
-	err := s.r.QueryRowContext(ctx, "SELECT size FROM bodies WHERE id = ?", bodyID).Scan(&r.bodyLeft)
+	chunk, err := s.stmts.stmt(ctx, s.r, "SELECT data FROM body_chunks WHERE body_id = ? AND seq = ?")
+	if err != nil {
+		return nil, dbError("open body", err)
+	}
+	r := &messageReader{ctx: ctx, chunk: chunk, bodyID: bodyID}
+	err = s.r.QueryRowContext(ctx, "SELECT size FROM bodies WHERE id = ?", bodyID).Scan(&r.bodyLeft)
 	if err != nil {
 		return nil, dbError("open body", notFound(err, fmt.Sprintf("no body %d", bodyID)))
 	}
