@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-
 )
 
 // job is one unit of a worker: a delivery of one group, or the deferral
@@ -97,4 +96,3 @@ func unreachable(res Result) *RcptResult {
 	u.Text = fmt.Sprintf("not tried, destination unreachable (%s)", u.Text)
 	return &u
 }
-
