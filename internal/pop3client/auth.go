@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/posthorn/posthorn/internal/deadlineconn"
 	"github.com/posthorn/posthorn/internal/mailerr"
 )
 
@@ -63,7 +64,7 @@ func (c *Client) Login(ctx context.Context, user, pass string) error {
 
 // checkPlaintext refuses credentials over an unprotected connection.
 func (c *Client) checkPlaintext() error {
-	if c.isTLS || c.o.AllowPlaintextAuth || isLoopback(c.dc.RemoteAddr()) {
+	if c.isTLS || c.o.AllowPlaintextAuth || deadlineconn.IsLoopback(c.dc.RemoteAddr()) {
 		return nil
 	}
 	return mailerr.Permanent(mailerr.Policy, "not sending the password", ErrPlaintext)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/posthorn/posthorn/internal/deadlineconn"
 	"github.com/posthorn/posthorn/internal/mailerr"
 )
 
@@ -65,7 +66,7 @@ func (o *Options) defaults() {
 // concurrently.
 type Client struct {
 	o        Options
-	dc       *deadlineConn
+	dc       *deadlineconn.Conn
 	conn     net.Conn // dc, or a TLS connection over it
 	br       *bufio.Reader
 	isTLS    bool
@@ -102,10 +103,10 @@ func Dial(ctx context.Context, addr string, o Options) (*Client, error) {
 // TLSStartTLS. On error the caller closes nc.
 func NewClient(ctx context.Context, nc net.Conn, o Options) (*Client, error) {
 	o.defaults()
-	dc := &deadlineConn{Conn: nc, timeout: o.Timeout}
+	dc := &deadlineconn.Conn{Conn: nc, Timeout: o.Timeout}
 	c := &Client{o: o, dc: dc, conn: dc}
 	c.br = bufio.NewReaderSize(c.conn, max(o.MaxLine, 4096))
-	defer dc.begin(ctx)()
+	defer dc.Begin(ctx)()
 	if o.TLS == TLSImplicit {
 		if err := c.handshake(ctx); err != nil {
 			return nil, err
@@ -173,7 +174,7 @@ func (c *Client) op(ctx context.Context) (func(), error) {
 	if c.broken != nil {
 		return func() {}, fmt.Errorf("pop3: session unusable after an earlier error: %w", c.broken)
 	}
-	return c.dc.begin(ctx), nil
+	return c.dc.Begin(ctx), nil
 }
 
 // fail marks the session broken and returns err classified.

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/posthorn/posthorn/internal/deadlineconn"
 	"github.com/posthorn/posthorn/internal/mailerr"
 	"github.com/posthorn/posthorn/internal/smtp"
 )
@@ -44,7 +45,7 @@ type Options struct {
 // concurrently.
 type Client struct {
 	o      Options
-	dc     *deadlineConn
+	dc     *deadlineconn.Conn
 	conn   net.Conn
 	lr     *smtp.LineReader
 	isTLS  bool
@@ -88,10 +89,10 @@ func NewClient(ctx context.Context, nc net.Conn, o Options) (*Client, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	dc := &deadlineConn{Conn: nc, timeout: o.Timeout}
+	dc := &deadlineconn.Conn{Conn: nc, Timeout: o.Timeout}
 	c := &Client{o: o, dc: dc, conn: dc}
 	c.lr = &smtp.LineReader{R: bufio.NewReader(dc)}
-	defer dc.begin(ctx)()
+	defer dc.Begin(ctx)()
 	if o.TLS == TLSImplicit {
 		if err := c.handshake(ctx); err != nil {
 			return nil, err
@@ -206,7 +207,7 @@ func (c *Client) op(ctx context.Context) (func(), error) {
 	if c.broken != nil {
 		return func() {}, fmt.Errorf("submitclient: session unusable after an earlier error: %w", c.broken)
 	}
-	return c.dc.begin(ctx), nil
+	return c.dc.Begin(ctx), nil
 }
 
 // ErrPlaintext refuses to send a password without TLS to a host that is
@@ -216,7 +217,7 @@ var ErrPlaintext = errors.New("submitclient: refusing to send a password over an
 // Auth authenticates with PLAIN, or LOGIN when the server offers only
 // that (RFC 4954).
 func (c *Client) Auth(ctx context.Context, user, pass string) error {
-	if !c.isTLS && !c.o.AllowPlaintextAuth && !isLoopback(c.dc.RemoteAddr()) {
+	if !c.isTLS && !c.o.AllowPlaintextAuth && !deadlineconn.IsLoopback(c.dc.RemoteAddr()) {
 		return mailerr.Permanent(mailerr.Policy, "not sending the password", ErrPlaintext)
 	}
 	end, err := c.op(ctx)

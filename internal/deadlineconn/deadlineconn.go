@@ -1,4 +1,9 @@
-package pop3client
+// Package deadlineconn is the connection the user agent's clients (POP3
+// fetch, SMTP submission) read and write through: every read and write
+// gets a fresh idle deadline, capped by the current operation's context
+// deadline, and a cancelled context interrupts a blocked read or write.
+// It implements no protocol.
+package deadlineconn
 
 import (
 	"context"
@@ -7,22 +12,23 @@ import (
 	"time"
 )
 
-// deadlineConn gives every read and write a fresh deadline (an idle
-// timeout, so a large RETR over a slow link is not cut off while bytes
-// keep coming) capped by the current operation's context deadline, and
+// Conn gives every read and write a fresh deadline (an idle timeout, so
+// a large transfer over a slow link is not cut off while bytes keep
+// coming) capped by the current operation's context deadline, and
 // interrupts a blocked read or write when that context is cancelled.
-type deadlineConn struct {
+// Reads and writes outside a Begin fail with context.Canceled.
+type Conn struct {
 	net.Conn
-	timeout time.Duration
+	Timeout time.Duration
 
 	mu        sync.Mutex
 	ctx       context.Context
 	cancelled bool
 }
 
-// begin binds the connection to ctx for one operation; the returned
+// Begin binds the connection to ctx for one operation; the returned
 // function ends the binding.
-func (d *deadlineConn) begin(ctx context.Context) func() {
+func (d *Conn) Begin(ctx context.Context) func() {
 	d.mu.Lock()
 	d.ctx, d.cancelled = ctx, false
 	d.mu.Unlock()
@@ -37,7 +43,7 @@ func (d *deadlineConn) begin(ctx context.Context) func() {
 
 // arm sets the deadline for the next read or write, under the lock so a
 // cancellation that races with it is never undone.
-func (d *deadlineConn) arm() error {
+func (d *Conn) arm() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.cancelled || d.ctx == nil {
@@ -46,29 +52,29 @@ func (d *deadlineConn) arm() error {
 		}
 		return context.Canceled
 	}
-	dl := time.Now().Add(d.timeout)
+	dl := time.Now().Add(d.Timeout)
 	if cd, ok := d.ctx.Deadline(); ok && cd.Before(dl) {
 		dl = cd
 	}
 	return d.Conn.SetDeadline(dl)
 }
 
-func (d *deadlineConn) Read(p []byte) (int, error) {
+func (d *Conn) Read(p []byte) (int, error) {
 	if err := d.arm(); err != nil {
 		return 0, err
 	}
 	return d.Conn.Read(p)
 }
 
-func (d *deadlineConn) Write(p []byte) (int, error) {
+func (d *Conn) Write(p []byte) (int, error) {
 	if err := d.arm(); err != nil {
 		return 0, err
 	}
 	return d.Conn.Write(p)
 }
 
-// isLoopback reports whether the peer is a loopback address.
-func isLoopback(addr net.Addr) bool {
+// IsLoopback reports whether addr is a loopback address.
+func IsLoopback(addr net.Addr) bool {
 	if ta, ok := addr.(*net.TCPAddr); ok {
 		return ta.IP.IsLoopback()
 	}
