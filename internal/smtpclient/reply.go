@@ -1,136 +1,15 @@
 package smtpclient
 
-import (
-	"errors"
-	"fmt"
+import "github.com/posthorn/posthorn/internal/smtp"
 
-	"github.com/posthorn/posthorn/internal/smtp"
-)
-
-// Bounds of what a peer may send as one reply. RFC 5321 §4.5.3.1.5 allows
-// 512 octets per reply line; real servers exceed it (long banners, AUTH
-// lists), so a line may be four times that.
+// Replies are parsed by the wire-format package; these names keep the
+// client's own bounds in one place.
 const (
-	maxReplyLine  = 2048
-	maxReplyLines = 256
+	maxReplyLine  = smtp.MaxReplyLine
+	maxReplyLines = smtp.MaxReplyLines
 )
 
 // errBadReply is a reply that is not SMTP: the connection is unusable.
-var errBadReply = errors.New("smtpclient: malformed reply")
+var errBadReply = smtp.ErrMalformedReply
 
-// readReply reads one reply, single- or multi-line (RFC 5321 §4.2.1).
-// Every line must carry the same code. The enhanced status code (RFC 2034)
-// of the first line is split off every line that repeats it.
-func readReply(lr *smtp.LineReader) (smtp.Reply, error) {
-	var rep smtp.Reply
-	for n := 0; ; n++ {
-		if n == maxReplyLines {
-			return smtp.Reply{}, fmt.Errorf("%w: more than %d lines", errBadReply, maxReplyLines)
-		}
-		line, err := lr.ReadLine(maxReplyLine)
-		if errors.Is(err, smtp.ErrLineTooLong) {
-			return smtp.Reply{}, fmt.Errorf("%w: line over %d octets", errBadReply, maxReplyLine)
-		}
-		if err != nil {
-			return smtp.Reply{}, err
-		}
-		code, last, text, err := parseReplyLine(line)
-		if err != nil {
-			return smtp.Reply{}, err
-		}
-		if n == 0 {
-			rep.Code = code
-			rep.Enhanced, text = splitEnhanced(code, text)
-		} else {
-			if code != rep.Code {
-				return smtp.Reply{}, fmt.Errorf("%w: code %d in a %d reply", errBadReply, code, rep.Code)
-			}
-			if rep.Enhanced != "" && len(text) > len(rep.Enhanced) && text[:len(rep.Enhanced)] == rep.Enhanced && text[len(rep.Enhanced)] == ' ' {
-				text = text[len(rep.Enhanced)+1:]
-			} else if text == rep.Enhanced {
-				text = ""
-			}
-		}
-		rep.Lines = append(rep.Lines, text)
-		if last {
-			return rep, nil
-		}
-	}
-}
-
-// parseReplyLine splits "250-text" or "250 text" (or a bare "250"). The
-// text is copied: the line's buffer is reused by the next read.
-func parseReplyLine(line []byte) (code int, last bool, text string, err error) {
-	if len(line) < 3 {
-		return 0, false, "", fmt.Errorf("%w: %q", errBadReply, line)
-	}
-	for _, c := range line[:3] {
-		if c < '0' || c > '9' {
-			return 0, false, "", fmt.Errorf("%w: no reply code", errBadReply)
-		}
-	}
-	code = int(line[0]-'0')*100 + int(line[1]-'0')*10 + int(line[2]-'0')
-	// RFC 5321 §4.2: the first digit is 2 to 5, the second 0 to 5.
-	if line[0] < '2' || line[0] > '5' || line[1] > '5' {
-		return 0, false, "", fmt.Errorf("%w: code %d", errBadReply, code)
-	}
-	switch {
-	case len(line) == 3:
-		return code, true, "", nil
-	case line[3] == ' ':
-		last = true
-	case line[3] == '-':
-	default:
-		return 0, false, "", fmt.Errorf("%w: no separator after code", errBadReply)
-	}
-	return code, last, sanitize(line[4:]), nil
-}
-
-// sanitize copies reply text, replacing control characters so that a
-// hostile peer cannot put escapes in logs or DSNs.
-func sanitize(b []byte) string {
-	out := make([]byte, len(b))
-	for i, c := range b {
-		if c < ' ' && c != '\t' || c == 0x7f {
-			c = '?'
-		}
-		out[i] = c
-	}
-	return string(out)
-}
-
-// splitEnhanced splits an RFC 3463 status code off the text when its class
-// matches the reply code's first digit (RFC 2034 §4).
-func splitEnhanced(code int, text string) (enhanced, rest string) {
-	class := byte('0' + code/100)
-	if class != '2' && class != '4' && class != '5' {
-		return "", text
-	}
-	if len(text) < 5 || text[0] != class || text[1] != '.' {
-		return "", text
-	}
-	i := 2
-	for part := 0; part < 2; part++ {
-		start := i
-		for i < len(text) && i-start < 3 && text[i] >= '0' && text[i] <= '9' {
-			i++
-		}
-		if i == start {
-			return "", text
-		}
-		if part == 0 {
-			if i >= len(text) || text[i] != '.' {
-				return "", text
-			}
-			i++
-		}
-	}
-	if i < len(text) && text[i] != ' ' {
-		return "", text
-	}
-	rest = text[i:]
-	if len(rest) > 0 {
-		rest = rest[1:]
-	}
-	return text[:i], rest
-}
+func readReply(lr *smtp.LineReader) (smtp.Reply, error) { return smtp.ReadReply(lr, maxReplyLines) }

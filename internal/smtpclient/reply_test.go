@@ -2,7 +2,6 @@ package smtpclient
 
 import (
 	"bufio"
-	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -62,33 +61,4 @@ func TestParseEHLO(t *testing.T) {
 	if y := parseEHLO(smtp.Reply{Code: 250, Lines: []string{"PIPELINING"}}); y.pipelining {
 		t.Error("the greeting line was read as a keyword")
 	}
-}
-
-func FuzzReadReply(f *testing.F) {
-	for _, s := range []string{"250 ok\r\n", "250-a\r\n250 b\r\n", "550-5.1.1 x\r\n550 5.1.1 y\r\n", "2", "250 2.0\r\n", "421-\n421 \n"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		rep, err := readString(s)
-		if err != nil {
-			if rep.Code != 0 {
-				t.Fatalf("error with a reply: %v", rep)
-			}
-			if !errors.Is(err, errBadReply) && err.Error() == "" {
-				t.Fatal("empty error")
-			}
-			return
-		}
-		if rep.Code < 200 || rep.Code > 559 || len(rep.Lines) == 0 || len(rep.Lines) > maxReplyLines {
-			t.Fatalf("bad reply %+v from %q", rep, s)
-		}
-		if rep.Enhanced != "" && rep.Enhanced[0] != byte('0'+rep.Code/100) {
-			t.Fatalf("enhanced %q with code %d", rep.Enhanced, rep.Code)
-		}
-		for _, l := range rep.Lines {
-			if strings.ContainsAny(l, "\r\n\x00") {
-				t.Fatalf("control character in %q", l)
-			}
-		}
-	})
 }
