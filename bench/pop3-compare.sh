@@ -157,14 +157,22 @@ hz, n = int(sys.argv[7]), int(sys.argv[8])
 ms = lambda ticks: 1000 * st.median(ticks) / hz / n
 pc, dc, pl, dl = ms(v[0]), ms(v[1]), ms(v[2]), ms(v[3])
 pw, dw = st.median(v[4]), st.median(v[5])
+# The ratio to read is the median of the per-round ratios: each compares
+# two runs taken seconds apart, so a load swing between rounds cancels.
+def rr(a, b):
+    r = [x / y for x, y in zip(a, b) if y]
+    return st.median(r) if r else float('nan')
+nan = float('nan')
 print()
-print('| per session (medians of rounds) | posthorn | Dovecot | posthorn/Dovecot |')
-print('|---|---:|---:|---:|')
-print(f'| server CPU, full download (ms) | {pc:.1f} | {dc:.1f} | {pc/dc:.2f} |')
-print(f'| server CPU, login only (ms) | {pl:.1f} | {dl:.1f} | {pl/dl if dl else float("nan"):.2f} |')
-print(f'| server CPU, download minus login (ms) | {pc-pl:.1f} | {dc-dl:.1f} | {(pc-pl)/(dc-dl) if dc != dl else float("nan"):.2f} |')
-print(f'| wall time, full download (s) | {pw:.3f} | {dw:.3f} | {pw/dw:.2f} |')
+print('| per session (medians of rounds) | posthorn | Dovecot | ratio of medians | median of per-round ratios |')
+print('|---|---:|---:|---:|---:|')
+print(f'| server CPU, full download (ms) | {pc:.1f} | {dc:.1f} | {pc/dc:.2f} | {rr(v[0], v[1]):.2f} |')
+print(f'| server CPU, login only (ms) | {pl:.1f} | {dl:.1f} | {pl/dl if dl else nan:.2f} | {rr(v[2], v[3]):.2f} |')
+print(f'| server CPU, download minus login (ms) | {pc-pl:.1f} | {dc-dl:.1f} | {(pc-pl)/(dc-dl) if dc != dl else nan:.2f} | '
+      f'{rr([a - b for a, b in zip(v[0], v[2])], [a - b for a, b in zip(v[1], v[3])]):.2f} |')
+print(f'| wall time, full download (s) | {pw:.3f} | {dw:.3f} | {pw/dw:.2f} | {rr(v[4], v[5]):.2f} |')
 print(f'# rounds cpu ticks posthorn={v[0]} dovecot={v[1]} login posthorn={v[2]} dovecot={v[3]}')
+print(f'# rounds wall s posthorn={v[4]} dovecot={v[5]}')
 PY
 
 if [ -n "${PROFILE_DIR:-}" ]; then

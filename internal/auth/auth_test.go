@@ -2,10 +2,13 @@ package auth
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/argon2"
 )
 
 func TestCredentials(t *testing.T) {
@@ -13,7 +16,7 @@ func TestCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(c.Hash, "$argon2id$v=19$m=19456,t=2,p=1$") {
+	if !strings.HasPrefix(c.Hash, "$argon2id$v=19$m=7168,t=5,p=1$") {
 		t.Errorf("hash %q lacks the expected parameters", c.Hash)
 	}
 	if c.ScramIter != 4096 || len(c.ScramSalt) != 16 || len(c.StoredKey) != 32 || len(c.ServerKey) != 32 {
@@ -220,5 +223,49 @@ func TestThrottleBounded(t *testing.T) {
 		if len(th.entries) > th.maxEntries {
 			t.Fatalf("%d entries, limit %d", len(th.entries), th.maxEntries)
 		}
+	}
+}
+
+// phcFor makes a PHC string of password with the given parameters, as an
+// older posthorn (or another tool) would have stored it.
+func phcFor(password string, m, t uint32, p uint8) string {
+	salt := []byte("sixteen byte slt")
+	key := argon2.IDKey([]byte(password), salt, t, m, p, 32)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", m, t, p, b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
+// TestVerifyOtherParameters: hashes stored with other parameters than
+// today's (m=19 MiB, t=2 before issue 3's second session) keep verifying.
+func TestVerifyOtherParameters(t *testing.T) {
+	for _, tc := range []struct {
+		m, t uint32
+		p    uint8
+	}{{19456, 2, 1}, {7168, 5, 1}, {12288, 3, 1}, {8192, 1, 2}} {
+		c := Credentials{Hash: phcFor("old pass", tc.m, tc.t, tc.p)}
+		if !c.Verify("old pass") {
+			t.Errorf("m=%d t=%d p=%d: the right password fails", tc.m, tc.t, tc.p)
+		}
+		if c.Verify("old pasS") {
+			t.Errorf("m=%d t=%d p=%d: a wrong password verifies", tc.m, tc.t, tc.p)
+		}
+	}
+}
+
+// BenchmarkVerify compares a login's hash check with today's parameters
+// and the previous ones; run them side by side (-count, interleaved).
+func BenchmarkVerify(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		m, t uint32
+	}{{"m=7168,t=5", argonMemory, argonTime}, {"m=19456,t=2", 19456, 2}} {
+		b.Run(bc.name, func(b *testing.B) {
+			c := Credentials{Hash: phcFor("secret-bob", bc.m, bc.t, 1)}
+			for b.Loop() {
+				if !c.Verify("secret-bob") {
+					b.Fatal("no match")
+				}
+			}
+		})
 	}
 }

@@ -4,7 +4,10 @@
 //
 // Implemented:
 //   - Password hashes in the PHC string format with argon2id (RFC 9106),
-//     parameters m=19 MiB, t=2, p=1 (the OWASP baseline).
+//     parameters m=7 MiB, t=5, p=1: one of the OWASP minimum settings,
+//     which OWASP rates equal to m=19 MiB, t=2, the cheapest in CPU of
+//     them. Hashes with other parameters (m=19 MiB, t=2 before issue 3's
+//     second session) still verify: the PHC string carries them.
 //   - SCRAM-SHA-256 credentials (RFC 5802, RFC 7677): salt, iteration count,
 //     StoredKey and ServerKey, so a later SCRAM mechanism never needs the
 //     password. Passwords are prepared with the PRECIS OpaqueString profile
@@ -15,7 +18,8 @@
 // Left out: the SCRAM exchange itself (a later issue), channel binding, and
 // other hash algorithms (bcrypt, crypt(3)) for imported accounts.
 //
-// Invariant: argon2id needs 19 MiB per computation, so at most a few run at
+// Invariant: argon2id needs m (7 MiB, or up to maxArgonMemory for a stored
+// hash with other parameters) per computation, so at most a few run at
 // once, process-wide (see argonSlots); a flood of logins queues instead of
 // exhausting memory.
 package auth

@@ -52,7 +52,9 @@ type Maildrop interface {
 	// session is Messages()[n-1]. The engine calls it once.
 	Messages() []MessageInfo
 	// Open streams message i (0-based index into Messages()). The engine
-	// always closes the reader, also when it stops early (TOP).
+	// always closes the reader, also when it stops early (TOP), and
+	// closes it before it calls Open again: one message at a time, so a
+	// maildrop may reuse one buffer for what it reads ahead.
 	Open(ctx context.Context, i int) (io.ReadCloser, error)
 	// Commit removes the messages with these 0-based indices, all or
 	// none (RFC 1939 §6, UPDATE). It is called at most once, after QUIT,

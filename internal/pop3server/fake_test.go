@@ -34,6 +34,10 @@ type fakeBackend struct {
 	rclosed int   // readers closed
 	read    int64 // octets read from readers
 	closed  chan struct{}
+
+	// closeDelay slows Close, widening the window in which a session
+	// that answered before releasing would be caught.
+	closeDelay time.Duration
 }
 
 type fakeMsg struct{ uid, body string }
@@ -117,6 +121,7 @@ func (d *fakeDrop) Commit(ctx context.Context, deleted []int) error {
 }
 
 func (d *fakeDrop) Close() error {
+	time.Sleep(d.b.closeDelay)
 	d.b.mu.Lock()
 	d.b.closes++
 	d.b.locked[d.user] = false

@@ -52,7 +52,10 @@ func (ss *session) send(i int, bodyLines int64) error {
 	}
 	defer rc.Close()
 	if bodyLines < 0 {
-		ss.reply("+OK " + strconv.FormatInt(ss.msgs[i].Size, 10) + " octets")
+		b := append(ss.scratch[:0], "+OK "...)
+		b = strconv.AppendInt(b, ss.msgs[i].Size, 10)
+		ss.scratch = append(b, " octets\r\n"...)
+		ss.bw.Write(ss.scratch)
 	} else {
 		ss.reply("+OK top of message follows")
 	}

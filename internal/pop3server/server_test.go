@@ -381,3 +381,34 @@ func TestShutdownDeadline(t *testing.T) {
 		t.Errorf("after a killed UPDATE got %q", line)
 	}
 }
+
+// TestQuitReleasesBeforeSignoff: the maildrop is released before +OK to
+// QUIT, so a client logging in again (on this or another node) right
+// after the sign-off never finds it still in use.
+func TestQuitReleasesBeforeSignoff(t *testing.T) {
+	for _, dele := range []bool{false, true} {
+		be := newFakeBackend()
+		be.closeDelay = 50 * time.Millisecond
+		_, addr := startServer(t, plainCfg, be)
+		c := dial(t, addr)
+		c.expect(greeting)
+		c.send("USER alice\r\nPASS secret\r\n")
+		c.expect(loginReply...)
+		if dele {
+			c.send("DELE 1\r\n")
+			c.expect("+OK message 1 deleted")
+		}
+		c.send("QUIT\r\n")
+		line, err := c.r.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "+OK ") {
+			t.Fatalf("QUIT: %q, %v", line, err)
+		}
+		be.mu.Lock()
+		closes, locked := be.closes, be.locked["alice"]
+		be.mu.Unlock()
+		if closes != 1 || locked {
+			t.Errorf("dele=%v: at sign-off closes=%d locked=%v, want released", dele, closes, locked)
+		}
+		c.expectEOF()
+	}
+}

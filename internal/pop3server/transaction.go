@@ -131,6 +131,13 @@ func (ss *session) cmdQuit(arg string) error {
 		ss.committed = len(idx)
 		ss.srv.m.messagesDeleted(len(idx))
 	}
+	// Release the maildrop lock before the sign-off: a client that logs
+	// in again (possibly on another node) right after +OK must not find
+	// the maildrop still in use.
+	if err := ss.md.Close(); err != nil {
+		ss.srv.log.Warn("pop3 maildrop close", "user", ss.loggedIn, "err", err)
+	}
+	ss.md = nil
 	ss.reply(signoff + " (" + strconv.Itoa(ss.committed) + " messages deleted)")
 	return nil
 }

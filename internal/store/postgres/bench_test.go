@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/posthorn/posthorn/internal/intake"
+	"github.com/posthorn/posthorn/internal/store/sqlite"
+	"github.com/posthorn/posthorn/internal/store/storetest"
 )
 
 // roundTrips counts the client/server exchanges of a pool: a statement, a
@@ -84,4 +86,23 @@ func BenchmarkCommitRoundTrips(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkIMAP runs storetest.BenchIMAP (a 10,000-message mailbox:
+// listing, every summary, STORE 1:*, APPEND, a partial read) on SQLite
+// and on PostgreSQL in one run, so that the two compare side by side.
+func BenchmarkIMAP(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
+		storetest.BenchIMAP(b, func(b *testing.B) storetest.Store {
+			s, err := sqlite.Open(b.Context(), b.TempDir(), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { s.Close() })
+			return s
+		})
+	})
+	b.Run("postgres", func(b *testing.B) {
+		storetest.BenchIMAP(b, func(b *testing.B) storetest.Store { return openTest(b) })
+	})
 }

@@ -29,35 +29,56 @@ func (s *Store) CommitBatch(ctx context.Context, msgs []*intake.Message) error {
 		}
 	}
 	now := s.now().Unix()
-	return s.write(ctx, "commit", func(tx pgx.Tx) error {
-		return s.commitTx(ctx, tx, msgs, now)
+	var touched []int64
+	err := s.write(ctx, "commit", func(tx pgx.Tx) error {
+		var err error
+		touched, err = s.commitTx(ctx, tx, msgs, now)
+		return err
 	})
+	if err == nil {
+		s.hub.Publish(touched...) // this node's IDLE sessions; others hear the NOTIFY
+	}
+	return err
 }
 
-// commitTx writes msgs inside tx; QueueFail shares it for its report.
-func (s *Store) commitTx(ctx context.Context, tx pgx.Tx, msgs []*intake.Message, now int64) error {
+// commitTx writes msgs inside tx and returns the mailboxes that got
+// messages; QueueFail shares it for its report.
+func (s *Store) commitTx(ctx context.Context, tx pgx.Tx, msgs []*intake.Message, now int64) ([]int64, error) {
 	p := newPlan(msgs)
 	if len(p.msgs) == 0 {
-		return nil // nobody to deliver to: nothing to keep
+		return nil, nil // nobody to deliver to: nothing to keep
 	}
 	if err := p.lock(ctx, tx); err != nil {
-		return err
+		return nil, err
 	}
 	if err := p.assign(now); err != nil {
-		return err
+		return nil, err
 	}
 	inline := p.inlineChunks()
 	if err := tx.SendBatch(ctx, p.rows(inline, s.channel)).Close(); err != nil {
-		return err
+		return nil, err
 	}
-	if inline {
-		return nil
+	if !inline {
+		src := newChunkSource(p.msgs, p.bodyIDs)
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"body_chunks"}, []string{"body_id", "seq", "data"}, src); err != nil {
+			return nil, err
+		}
+		if err := src.check(); err != nil {
+			return nil, err
+		}
 	}
-	src := newChunkSource(p.msgs, p.bodyIDs)
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"body_chunks"}, []string{"body_id", "seq", "data"}, src); err != nil {
-		return err
+	return p.touched(), nil
+}
+
+// touched returns the ids of the mailboxes that got messages.
+func (p *plan) touched() []int64 {
+	var ids []int64
+	for _, k := range p.keys {
+		if st := p.boxes[k]; st != nil && st.touched {
+			ids = append(ids, st.id)
+		}
 	}
-	return src.check()
+	return ids
 }
 
 // boxKey names a mailbox as a recipient does.
@@ -255,7 +276,7 @@ func (p *plan) rows(withChunks bool, channel string) *pgx.Batch {
 		}
 		b.Queue(`UPDATE users u SET used = u.used + v.n FROM unnest($1::bigint[], $2::bigint[]) AS v(id, n)
 			WHERE u.id = v.id`, p.users, used)
-		b.Queue("SELECT pg_notify($1, id::text) FROM unnest($2::bigint[]) AS id", channel, ids)
+		b.Queue("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", channel, payloads(ids))
 	}
 	if q := &p.queue; len(q.msgID) > 0 {
 		b.Queue(`INSERT INTO queue (msg_id, body_id, sender, rcpt, orcpt, notify, envid, ret, smtputf8,

@@ -27,12 +27,14 @@
 //     failover) make a commit survive a crash; Open warns when fsync or
 //     synchronous_commit are off.
 //   - Bodies are stored once in 64 KiB bytea rows and streamed in and out:
-//     a 25 MB message is never held whole in a node's memory, and a reader
-//     holds no connection between two chunks, so slow POP3 clients cannot
-//     exhaust the pool.
+//     a 25 MB message is never held whole in a node's memory (APPEND
+//     streams it in with COPY), a reader holds no connection between two
+//     chunks, so slow POP3 clients cannot exhaust the pool, and a partial
+//     FETCH (OpenMessageUID) reads only the chunks it covers.
 //   - Row locks are taken in one order by every transaction: queue rows,
-//     mailboxes, users, bodies, each kind by ascending id, so transactions
-//     of different nodes do not deadlock. One that still meets a deadlock
+//     mailboxes, users, bodies, each kind by ascending id (mailbox
+//     creation and renaming take the UIDVALIDITY counter row as well), so
+//     transactions of different nodes do not deadlock. One that still meets a deadlock
 //     or a serialization failure, or whose BEGIN meets a connection that
 //     died idle, is run again whole (it was rolled back, so retrying cannot
 //     store anything twice). idle_in_transaction_session_timeout (60s
@@ -42,9 +44,28 @@
 //     never hold one entry.
 //   - POP3 maildrop locks expire on the database's clock, so every node
 //     agrees on them whatever its own clock says.
-//   - A commit that adds messages sends NOTIFY posthorn_mailbox with the
-//     mailbox id as payload; PostgreSQL delivers it only if and after the
-//     transaction commits. Listen turns these into callbacks on every node.
+//   - IMAP (RFC 9051, RFC 7162 CONDSTORE, RFC 6851 MOVE, RFC 4315
+//     UIDPLUS, RFC 6154): every change to a mailbox (delivery, APPEND,
+//     COPY/MOVE, STORE, EXPUNGE, RENAME of INBOX) takes the mailbox's row
+//     lock first and raises its uidnext or highestmodseq in the same
+//     transaction, so (uidnext, highestmodseq) is the mailbox's version,
+//     flag changes on several nodes serialise, and MODSEQs never go down.
+//     UIDVALIDITY comes from a counter row that only goes up, so a
+//     mailbox made again never gets an old one back. APPEND and COPY hold
+//     the user's quota (a move does not count), checked under the user's
+//     row lock.
+//   - Change notification: a transaction that changes a mailbox queues
+//     NOTIFY posthorn_mailbox with the mailbox id as payload ("-id" when
+//     it deletes it); PostgreSQL delivers it only if and after the
+//     transaction commits. The node that committed publishes on its own
+//     Notifier (the notify.Hub its IMAP sessions wait on) as the call
+//     returns; WatchOtherWriters LISTENs on a connection of its own and
+//     publishes the other nodes' changes, skipping its own (told apart by
+//     the sending backend's pid), and after every (re)connection signals
+//     every subscribed mailbox, since notifications sent while it was
+//     down are lost. Listen is the same feed as raw callbacks. Engines
+//     without LISTEN get a polling fallback. LISTEN needs a session: a
+//     pooler in transaction mode between nodes and database breaks it.
 //
 // Errors carry mailerr reasons: lost connections, failovers (read-only
 // transactions), shutdowns, serialization failures and deadlocks are a
@@ -53,8 +74,7 @@
 // has an unknown outcome: it is reported as temporary, so the client
 // retries, which may store the message twice, never zero times.
 //
-// Left out for now: Backup (use pg_dump or a base backup), the IMAP
-// methods the SQLite store is gaining (flags, append, copy, summaries),
-// `posthorn store migrate` and `store copy` (see docs/cluster.md), and
-// global rate-limit counters.
+// Left out for now: Backup (use pg_dump or a base backup) and global
+// rate-limit counters. The polling fallback signals every subscribed
+// mailbox each interval rather than only the changed ones.
 package postgres

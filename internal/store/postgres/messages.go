@@ -56,7 +56,7 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, messageIDs []int64
 	if len(messageIDs) == 0 {
 		return nil
 	}
-	return s.write(ctx, "expunge", func(tx pgx.Tx) error {
+	err := s.write(ctx, "expunge", func(tx pgx.Tx) error {
 		// The mailbox row first (the lock order of CommitBatch): expunges
 		// and deliveries to one mailbox serialise, so MODSEQs stay ordered.
 		var userID int64
@@ -84,10 +84,14 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, messageIDs []int64
 		b := &pgx.Batch{}
 		b.Queue("UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = $1", mailboxID)
 		b.Queue("UPDATE users SET used = greatest(used - $1, 0) WHERE id = $2", freed, userID)
-		b.Queue("SELECT pg_notify($1, $2::bigint::text)", s.channel, mailboxID)
+		b.Queue("SELECT pg_notify($1, $2)", s.channel, changedPayload(mailboxID))
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
 		return releaseBodies(ctx, tx, bodyIDs)
 	})
+	if err == nil {
+		s.hub.Publish(mailboxID) // this node's IDLE sessions; others hear the NOTIFY
+	}
+	return err
 }

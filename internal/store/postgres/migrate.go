@@ -99,6 +99,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if from == 0 {
+		s.created = true
+	}
 	if from < len(ms) {
 		s.log.Info("store: schema migrated", "from", from, "to", len(ms))
 	}

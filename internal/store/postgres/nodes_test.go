@@ -494,3 +494,32 @@ func TestSessionSettings(t *testing.T) {
 		t.Errorf("DSN's value: %q (%v), want 5s", got, err)
 	}
 }
+
+// TestListenIdlePing: a listener that hears nothing for a while pings its
+// connection and keeps it (no resync), and still hears the next change.
+func TestListenIdlePing(t *testing.T) {
+	cfg := testSchema(t)
+	a, b := openNode(t, cfg), openNode(t, cfg)
+	b.listenIdle = 2 * time.Millisecond
+	u := addUser(t, a, "quiet@example.com")
+	mb := inbox(t, a, u)
+	got := make(chan int64, 16)
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { b.Listen(ctx, func(id int64) { got <- id }) })
+	defer func() { cancel(); wg.Wait() }()
+	if id := <-got; id != 0 {
+		t.Fatalf("first callback %d, want 0", id)
+	}
+	// Many idle periods pass while the next commit is made.
+	time.Sleep(50 * time.Millisecond)
+	in := newIntake(t, a)
+	m := newMsg(in, []byte("after the quiet\r\n"), u)
+	if err := a.CommitBatch(t.Context(), []*intake.Message{m}); err != nil {
+		t.Fatal(err)
+	}
+	m.Body.Close()
+	if id := <-got; id != mb.ID {
+		t.Errorf("after idle pings: callback %d, want mailbox %d (0 would mean a reconnection)", id, mb.ID)
+	}
+}

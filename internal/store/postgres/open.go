@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/posthorn/posthorn/internal/mailerr"
+	"github.com/posthorn/posthorn/internal/notify"
 )
 
 // maxTxAttempts bounds how often a transaction that met a deadlock or a
@@ -23,7 +24,12 @@ type Store struct {
 	log  *slog.Logger
 	now  func() time.Time // time.Now; tests replace it
 
-	channel string // NOTIFY channel of mailbox changes (notify.go)
+	channel string      // NOTIFY channel of mailbox changes (notify.go)
+	hub     *notify.Hub // this node's IMAP sessions (Notifier)
+	pids    pidSet      // server pids of the pool's connections
+	created bool        // Open found an empty database
+
+	listenIdle time.Duration // silence after which the LISTEN connection is pinged
 }
 
 // Open connects to the database named by dsn (a libpq URL or key=value
@@ -57,11 +63,28 @@ func open(ctx context.Context, cfg *pgxpool.Config, log *slog.Logger) (*Store, e
 	// when idle over a second; one that died anyway fails its statement
 	// (temporary: the client retries) and the pool dials a new one.
 	cfg.HealthCheckPeriod = 15 * time.Second
+	s := &Store{log: log, now: time.Now, hub: notify.New(), listenIdle: listenIdle}
+	// The pool's server pids tell this node's notifications from other
+	// nodes' (WatchOtherWriters skips ours: they were published at commit).
+	afterConnect, beforeClose := cfg.AfterConnect, cfg.BeforeClose
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		s.pids.add(c.PgConn().PID())
+		if afterConnect != nil {
+			return afterConnect(ctx, c)
+		}
+		return nil
+	}
+	cfg.BeforeClose = func(c *pgx.Conn) {
+		s.pids.remove(c.PgConn().PID())
+		if beforeClose != nil {
+			beforeClose(c)
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, dbError("connect", err)
 	}
-	s := &Store{pool: pool, log: log, now: time.Now}
+	s.pool = pool
 	if err := s.Migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -93,6 +116,10 @@ func (s *Store) checkDurability(ctx context.Context) {
 			"fsync", fsync, "synchronous_commit", syncCommit)
 	}
 }
+
+// Created reports whether Open found an empty database and made the
+// schema (a wrong DSN is then noticed).
+func (s *Store) Created() bool { return s.created }
 
 // Ping checks that the database answers and holds our schema.
 func (s *Store) Ping(ctx context.Context) error {

@@ -66,6 +66,7 @@ var (
 	_ storetest.Store       = (*Store)(nil)
 	_ storetest.QueueStore  = (*Store)(nil)
 	_ storetest.BodyCounter = (*Store)(nil)
+	_ storetest.IMAPStore   = (*Store)(nil)
 )
 
 func openTest(t testing.TB) *Store { return openNode(t, testSchema(t)) }

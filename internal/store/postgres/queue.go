@@ -168,7 +168,9 @@ func (s *Store) QueueFail(ctx context.Context, ids []int64, report *intake.Messa
 		return mailerr.Permanent(mailerr.BadInput, "report without a body", nil)
 	}
 	now := s.now().Unix()
-	return s.write(ctx, "remove queue entries", func(tx pgx.Tx) error {
+	var touched []int64
+	err := s.write(ctx, "remove queue entries", func(tx pgx.Tx) error {
+		touched = nil
 		rows, err := tx.Query(ctx, "DELETE FROM queue WHERE id = ANY($1) RETURNING body_id", ids)
 		if err != nil {
 			return err
@@ -180,12 +182,16 @@ func (s *Store) QueueFail(ctx context.Context, ids []int64, report *intake.Messa
 		// The report before the bodies: mailboxes, users, then bodies is
 		// the lock order of every transaction (see the package doc).
 		if report != nil {
-			if err := s.commitTx(ctx, tx, []*intake.Message{report}, now); err != nil {
+			if touched, err = s.commitTx(ctx, tx, []*intake.Message{report}, now); err != nil {
 				return fmt.Errorf("report %s: %w", report.ID, err)
 			}
 		}
 		return releaseBodies(ctx, tx, bodyIDs)
 	})
+	if err == nil {
+		s.hub.Publish(touched...) // the sender's IDLE sessions see the bounce
+	}
+	return err
 }
 
 // QueueList returns every queue entry, by message (oldest first) and

@@ -17,11 +17,18 @@ import (
 // must stay live while reading. If the message is expunged while being
 // read, Read fails with io.ErrUnexpectedEOF.
 func (s *Store) OpenMessage(ctx context.Context, messageID int64) (io.ReadCloser, error) {
+	// One query brings the prefix and the first chunk: most messages are
+	// one chunk, read with no second round trip.
 	r := &messageReader{ctx: ctx, pool: s.pool}
-	err := s.pool.QueryRow(ctx, `SELECT m.prefix, m.body_id, b.size FROM messages m
-		JOIN bodies b ON b.id = m.body_id WHERE m.id = $1`, messageID).Scan(&r.cur, &r.bodyID, &r.bodyLeft)
+	var first []byte
+	err := s.pool.QueryRow(ctx, `SELECT m.prefix, m.body_id, b.size, c.data FROM messages m
+		JOIN bodies b ON b.id = m.body_id LEFT JOIN body_chunks c ON c.body_id = m.body_id AND c.seq = 0
+		WHERE m.id = $1`, messageID).Scan(&r.cur, &r.bodyID, &r.bodyLeft, &first)
 	if err != nil {
 		return nil, dbError("open message", notFound(err, fmt.Sprintf("no message %d", messageID)))
+	}
+	if len(first) > 0 {
+		r.next = r.take(first) // read after the prefix in cur
 	}
 	return r, nil
 }
@@ -42,6 +49,7 @@ type messageReader struct {
 	pool     *pgxpool.Pool
 	bodyID   int64
 	cur      []byte // unread part of the prefix, then of the current chunk
+	next     []byte // the first chunk while the prefix is being read
 	seq      int32  // next chunk to fetch
 	bodyLeft int64  // body bytes not yet fetched
 	err      error  // sticky
@@ -49,6 +57,10 @@ type messageReader struct {
 
 func (r *messageReader) Read(p []byte) (int, error) {
 	for len(r.cur) == 0 {
+		if r.next != nil {
+			r.cur, r.next = r.next, nil
+			continue
+		}
 		if r.err != nil {
 			return 0, r.err
 		}
@@ -76,18 +88,23 @@ func (r *messageReader) fetch() error {
 	if len(data) == 0 {
 		return fmt.Errorf("store: message body %d has an empty chunk: %w", r.bodyID, io.ErrUnexpectedEOF)
 	}
+	r.cur = r.take(data)
+	return nil
+}
+
+// take accounts for the next chunk, cut to what the body still lacks.
+func (r *messageReader) take(data []byte) []byte {
 	if int64(len(data)) > r.bodyLeft {
 		data = data[:r.bodyLeft]
 	}
 	r.seq++
 	r.bodyLeft -= int64(len(data))
-	r.cur = data
-	return nil
+	return data
 }
 
 // Close releases nothing but marks the reader finished.
 func (r *messageReader) Close() error {
-	r.cur = nil
+	r.cur, r.next = nil, nil
 	if r.err == nil {
 		r.err = errors.New("store: read of a closed message")
 	}

@@ -85,14 +85,19 @@ func (s *Store) AddUser(ctx context.Context, address string, cred auth.Credentia
 // deletes the messages and every body no one else references.
 func (s *Store) DeleteUser(ctx context.Context, address string, purge bool) error {
 	key := store.AddressKey(address)
-	return s.write(ctx, "delete user", func(tx pgx.Tx) error {
+	var boxes []int64
+	err := s.write(ctx, "delete user", func(tx pgx.Tx) error {
 		var id int64
 		err := tx.QueryRow(ctx, "SELECT id FROM users WHERE address_key = $1", key).Scan(&id)
 		if err != nil {
 			return notFound(err, "no such user "+address)
 		}
 		// Mailboxes first, then the user: the lock order of CommitBatch.
-		if _, err := tx.Exec(ctx, "SELECT id FROM mailboxes WHERE user_id = $1 ORDER BY id FOR UPDATE", id); err != nil {
+		rows, err := tx.Query(ctx, "SELECT id FROM mailboxes WHERE user_id = $1 ORDER BY id FOR UPDATE", id)
+		if err != nil {
+			return err
+		}
+		if boxes, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, "SELECT id FROM users WHERE id = $1 FOR UPDATE", id); err != nil {
@@ -119,9 +124,20 @@ func (s *Store) DeleteUser(ctx context.Context, address string, purge bool) erro
 				return err
 			}
 		}
-		_, err = tx.Exec(ctx, "DELETE FROM users WHERE id = $1", id) // cascades
-		return err
+		if _, err = tx.Exec(ctx, "DELETE FROM users WHERE id = $1", id); err != nil { // cascades
+			return err
+		}
+		// The user's sessions, on every node, see their mailboxes go.
+		gone := make([]int64, len(boxes))
+		for i, b := range boxes {
+			gone[i] = -b
+		}
+		return s.notifyTx(ctx, tx, gone...)
 	})
+	if err == nil {
+		s.hub.Deleted(boxes...)
+	}
+	return err
 }
 
 // SetCredentials replaces a user's password hash and SCRAM keys.

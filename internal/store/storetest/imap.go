@@ -34,13 +34,14 @@ type IMAPStore interface {
 	Notifier() *notify.Hub
 }
 
-// imap returns the store as an IMAPStore; a store without it skips the
-// IMAP tests (the PostgreSQL store gains them in a later phase).
+// imap returns the store as an IMAPStore. Every store serves IMAP, so
+// one that does not implement it fails the IMAP tests rather than
+// skipping them.
 func (f *fixture) imap() IMAPStore {
 	f.t.Helper()
 	s, ok := f.s.(IMAPStore)
 	if !ok {
-		f.t.Skipf("%T does not implement storetest.IMAPStore", f.s)
+		f.t.Fatalf("%T does not implement storetest.IMAPStore", f.s)
 	}
 	return s
 }

@@ -1,7 +1,9 @@
 // Package storetest is the conformance suite every posthorn store passes
-// (SQLite now, PostgreSQL later): Run drives a fresh store through the
-// contract of users, aliases, group commit, reading, expunging, quotas and
-// maildrop locks; Bench measures CommitBatch.
+// (SQLite and PostgreSQL): Run drives a fresh store through the contract
+// of users, aliases, group commit, reading, expunging, quotas, maildrop
+// locks, the relay queue and IMAP (mailboxes, flags, append, copy/move,
+// summaries, change notification); Bench measures CommitBatch and
+// BenchIMAP the IMAP methods on a 10,000-message mailbox.
 //
 // The suite sees a store only through the Store interface, so it checks
 // behaviour, not schema; engine-specific checks (files, crash recovery,
