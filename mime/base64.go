@@ -134,27 +134,36 @@ func (d *b64state) finish(out []byte) []byte {
 
 // base64Reader decodes a base64 body as it streams.
 type base64Reader struct {
-	src io.Reader
-	st  b64state
-	in  []byte
-	out []byte
-	pos int
-	err error
+	src    io.Reader
+	st     b64state
+	in     []byte
+	pooled *[]byte // in, when it came from bufPool
+	out    []byte
+	pos    int
+	err    error
 }
 
 // newBase64Reader decodes r, whose size (if known, else -1) sizes the buffers.
 func newBase64Reader(r io.Reader, size int64) *base64Reader {
-	n := bufSize(size)
-	return &base64Reader{src: r, in: make([]byte, n)}
+	b := &base64Reader{src: r}
+	b.in, b.pooled = bodyBuf(size)
+	return b
 }
 
-// bufSize is a read buffer for a body of size bytes: 8 KiB, less for
-// small bodies.
-func bufSize(size int64) int {
-	if size < 0 || size > 8<<10 {
-		return 8 << 10
+// release gives the input buffer back to the pool once the input has
+// ended (b.err is set): Read still returns what is already decoded.
+func (b *base64Reader) release() {
+	putBuf(b.pooled)
+	b.in, b.pooled = nil, nil
+}
+
+// close releases the buffer and drops what is not read yet.
+func (b *base64Reader) close() {
+	b.release()
+	b.out, b.pos = nil, 0
+	if b.err == nil {
+		b.err = errClosed
 	}
-	return max(int(size)+1, 64)
 }
 
 func (b *base64Reader) Read(p []byte) (int, error) {
@@ -185,11 +194,12 @@ func (b *base64Reader) Read(p []byte) (int, error) {
 				dst = b.st.finish(dst)
 			}
 			b.err = err
+			b.release() // the input is done with: pass the buffer on now
 		}
 		if len(dst) == 0 {
 			continue
 		}
-		if &dst[0] == &p[0] {
+		if len(p) > 0 && &dst[0] == &p[0] {
 			return len(dst), nil
 		}
 		b.out, b.pos = dst, copy(p, dst)

@@ -10,7 +10,6 @@ import (
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/htmlindex"
 	"golang.org/x/text/encoding/ianaindex"
-	"golang.org/x/text/transform"
 )
 
 // UnknownCharsetError is returned for a charset that golang.org/x/text
@@ -64,10 +63,15 @@ func NewCharsetReader(charset string, r io.Reader) (io.Reader, error) {
 	if err != nil {
 		return nil, err
 	}
+	return charsetReader(e, r), nil
+}
+
+// charsetReader converts r from e (nil: UTF-8) to UTF-8.
+func charsetReader(e encoding.Encoding, r io.Reader) io.Reader {
 	if e == nil {
-		return &utf8Reader{r: r}, nil
+		return &utf8Reader{r: r}
 	}
-	return transform.NewReader(r, e.NewDecoder()), nil
+	return newDecodeReader(r, e.NewDecoder())
 }
 
 // decodeCharset converts b from charset to UTF-8. With an unknown

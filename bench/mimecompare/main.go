@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -22,8 +23,9 @@ import (
 func main() {
 	corpus := flag.String("corpus", filepath.Join("..", "..", "..", "shared", "testdata", "mime"), "the MIME corpus")
 	largest := flag.Int("largest", 5, "files for the peak-heap table")
-	rounds := flag.Int("rounds", 10, "interleaved timing rounds (the best counts)")
+	rounds := flag.Int("rounds", 10, "interleaved timing rounds (the best counts; 0: peak heap only)")
 	synthetic := flag.Int("synthetic", 50, "also measure peak heap on a made-up message with an attachment of this many MB (0: none)")
+	peakRuns := flag.Int("peakruns", 7, "peak-heap measurements per library and file (median and maximum reported)")
 	flag.Parse()
 	files, err := corpusFiles(*corpus)
 	if err != nil || len(files) == 0 {
@@ -40,7 +42,10 @@ func main() {
 		}
 		defer os.Remove(extra)
 	}
-	peakHeap(append([]string(nil), files...), *largest, extra)
+	peakHeap(append([]string(nil), files...), *largest, extra, max(*peakRuns, 1))
+	if *rounds <= 0 {
+		return
+	}
 	msgs := make([][]byte, len(files))
 	var total int64
 	for i, f := range files {
@@ -79,6 +84,24 @@ func corpusFiles(dir string) ([]string, error) {
 // result is one library's figures on one set of messages.
 type result struct {
 	mbs, allocs, kb float64
+	rounds          []time.Duration // one pass per round, in round order
+}
+
+// medianRatio is the median over rounds of a's speed over b's, each
+// ratio taken from two passes seconds apart in the same round.
+func medianRatio(a, b result) float64 {
+	var rs []float64
+	for i := range min(len(a.rounds), len(b.rounds)) {
+		rs = append(rs, b.rounds[i].Seconds()/a.rounds[i].Seconds())
+	}
+	if len(rs) == 0 {
+		return 0
+	}
+	slices.Sort(rs)
+	if n := len(rs); n%2 == 0 {
+		return (rs[n/2-1] + rs[n/2]) / 2
+	}
+	return rs[len(rs)/2]
 }
 
 // throughput measures each library on the whole corpus and on the
@@ -108,10 +131,10 @@ func throughput(msgs [][]byte, files []string, total int64, rounds int) {
 	}
 	all := measureSet(ls, msgs, rounds)
 	sub := measureSet(ls, commonMsgs, rounds)
-	fmt.Printf("Best of %d interleaved rounds. \"All\": the %d corpus files (%.1f MB), whether or not the library gives up on a file\n", rounds, len(msgs), float64(total)/1e6)
+	fmt.Printf("%d interleaved rounds, the order rotating; MB/s from each library's best round. \"All\": the %d corpus files (%.1f MB), whether or not the library gives up on a file\n", rounds, len(msgs), float64(total)/1e6)
 	fmt.Printf("(giving up early is cheap). \"Common\": the %d files (%.1f MB) that every library reads without error.\n\n", len(commonMsgs), float64(sumLen(commonMsgs))/1e6)
-	fmt.Println("| library | MB/s all | MB/s common | vs go-message (common) | allocs/msg (common) | KB allocated/msg (common) | files given up |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| library | MB/s all | MB/s common | vs go-message (common, best rounds) | vs go-message (common, median of per-round ratios) | allocs/msg (common) | KB allocated/msg (common) | files given up |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|")
 	gm := 0
 	for i, l := range ls {
 		if strings.Contains(l.name, "go-message") {
@@ -125,8 +148,8 @@ func throughput(msgs [][]byte, files []string, total int64, rounds int) {
 				n++
 			}
 		}
-		fmt.Printf("| %s | %.1f | %.1f | %.2fx | %.0f | %.1f | %d |\n", l.name, all[i].mbs, sub[i].mbs,
-			sub[i].mbs/sub[gm].mbs, sub[i].allocs, sub[i].kb, n)
+		fmt.Printf("| %s | %.1f | %.1f | %.2fx | %.2fx | %.0f | %.1f | %d |\n", l.name, all[i].mbs, sub[i].mbs,
+			sub[i].mbs/sub[gm].mbs, medianRatio(sub[i], sub[gm]), sub[i].allocs, sub[i].kb, n)
 	}
 	fmt.Println()
 	for li, l := range ls {
@@ -156,12 +179,15 @@ func sumLen(msgs [][]byte) (n int64) {
 }
 
 // measureSet times one pass of each library over msgs, rounds times,
-// interleaved, and keeps the fastest pass; allocations come from one pass.
+// interleaved in an order that rotates, and keeps every pass (the
+// fastest gives MB/s); allocations come from one pass.
 func measureSet(ls []lib, msgs [][]byte, rounds int) []result {
 	best := make([]time.Duration, len(ls))
 	res := make([]result, len(ls))
 	for r := 0; r < rounds; r++ {
-		for i, l := range ls {
+		for k := range ls {
+			i := (k + r) % len(ls) // the order rotates from round to round
+			l := ls[i]
 			runtime.GC()
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
@@ -171,6 +197,7 @@ func measureSet(ls []lib, msgs [][]byte, rounds int) []result {
 			}
 			d := time.Since(start)
 			runtime.ReadMemStats(&after)
+			res[i].rounds = append(res[i].rounds, d)
 			if r == 0 || d < best[i] {
 				best[i] = d
 			}
@@ -199,8 +226,10 @@ func safeRun(l lib, m []byte) (err error) {
 // peakHeap reads each of the largest files from disk (the others as an
 // io.Reader, posthorn through the file's ReaderAt) and samples the
 // heap while the library parses and decodes it, with GOGC=1 so that
-// garbage hardly counts.
-func peakHeap(files []string, n int, extra string) {
+// garbage hardly counts. Each library is measured runs times per file,
+// the libraries taking turns; the median and the largest peak are
+// reported, as one sample depends on when the collector happens to run.
+func peakHeap(files []string, n int, extra string, runs int) {
 	sort.Slice(files, func(i, j int) bool { return size(files[i]) > size(files[j]) })
 	files = files[:min(n, len(files))]
 	if extra != "" {
@@ -208,31 +237,88 @@ func peakHeap(files []string, n int, extra string) {
 	}
 	fmt.Printf("%s, %s/%s, GOMAXPROCS=%d\n\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
 	fmt.Println("Peak heap while parsing and decoding the largest files, as a fraction of the message size")
-	fmt.Println("(read from the file; heap sampled every 0.1 ms with GOGC=1, so garbage hardly counts):")
+	fmt.Printf("(read from the file; heap sampled every 0.1 ms with GOGC=1, so garbage hardly counts;\n")
+	fmt.Printf("median of %d runs per library and file, the libraries taking turns, then the largest of the %d in brackets):\n", runs, runs)
 	fmt.Println()
 	head := "| file | size |"
 	sep := "|---|---:|"
-	for _, l := range libs() {
+	ls := libs()
+	for _, l := range ls {
 		head += " " + l.name + " |"
 		sep += "---:|"
 	}
+	head += " " + ls[0].name + ": all bytes allocated |"
+	sep += "---:|"
 	fmt.Println(head)
 	fmt.Println(sep)
 	old := debug.SetGCPercent(1)
 	defer debug.SetGCPercent(old)
 	for _, f := range files {
-		line := fmt.Sprintf("| %s | %.2f MB |", rel(f), float64(size(f))/1e6)
-		for _, l := range libs() {
-			peak, err := measure(l, f)
-			if err != nil {
+		peaks := make([][]uint64, len(ls))
+		failed := make([]bool, len(ls))
+		for r := 0; r < runs; r++ {
+			for i, l := range ls {
+				if failed[i] {
+					continue
+				}
+				peak, err := measure(l, f)
+				if err != nil {
+					failed[i] = true
+					continue
+				}
+				peaks[i] = append(peaks[i], peak)
+			}
+		}
+		sz := float64(size(f))
+		line := fmt.Sprintf("| %s | %.2f MB |", rel(f), sz/1e6)
+		for i := range ls {
+			if failed[i] {
 				line += " gave up |"
 				continue
 			}
-			line += fmt.Sprintf(" %.3fx (%.1f MB) |", float64(peak)/float64(size(f)), float64(peak)/1e6)
+			p := peaks[i]
+			slices.Sort(p)
+			med, top := float64(p[len(p)/2]), float64(p[len(p)-1])
+			line += fmt.Sprintf(" %.3fx (%.3fx) %s |", med/sz, top/sz, kb(med))
+		}
+		if all, err := allocated(ls[0], f); err == nil {
+			line += fmt.Sprintf(" %.3fx %s |", float64(all)/sz, kb(float64(all)))
+		} else {
+			line += " gave up |"
 		}
 		fmt.Println(line)
 	}
 	fmt.Println()
+}
+
+// kb formats a byte count for the peak-heap table.
+func kb(n float64) string {
+	if n >= 10e6 {
+		return fmt.Sprintf("%.0f MB", n/1e6)
+	}
+	return fmt.Sprintf("%.0f KB", n/1e3)
+}
+
+// allocated runs l on the file with its pools empty and returns every
+// byte it allocated: garbage and pooled buffers included, so an upper
+// bound on its peak heap that no sampling can miss.
+func allocated(l lib, path string) (uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	runtime.GC()
+	runtime.GC() // a sync.Pool survives one collection, not two
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err = l.run(f, f, st.Size())
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc, err
 }
 
 // measure runs l on the file and returns the peak heap above the
