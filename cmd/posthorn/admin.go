@@ -11,32 +11,66 @@ import (
 	"golang.org/x/term"
 
 	"github.com/posthorn/posthorn/internal/config"
+	"github.com/posthorn/posthorn/internal/store"
+	"github.com/posthorn/posthorn/internal/store/postgres"
 	"github.com/posthorn/posthorn/internal/store/sqlite"
 )
 
+// adminStore is what the admin commands (user, alias, queue, import,
+// store) need of a store; store/sqlite and store/postgres both have it.
+type adminStore interface {
+	userStore
+	queueStore
+	importStore
+	SetQuota(ctx context.Context, address string, bytes int64) error
+	DeleteUser(ctx context.Context, address string, purge bool) error
+	AddAlias(ctx context.Context, alias string, targets []string) error
+	DeleteAlias(ctx context.Context, alias string) error
+	Aliases(ctx context.Context) ([]store.Alias, error)
+	Backup(ctx context.Context, path string) error
+	SchemaVersion(ctx context.Context) (int, error)
+	Close() error
+}
+
+var (
+	_ adminStore = (*sqlite.Store)(nil)
+	_ adminStore = (*postgres.Store)(nil)
+)
+
 // openStore opens the store of the config given by --config (or the
-// default), saying so on stderr when it had to create a new one, so that a
-// wrong directory is noticed.
-func openStore(ctx context.Context, io *stdio, cfgPath string) (*sqlite.Store, *config.Config, error) {
+// default), the one its [store] driver names, saying so on stderr when
+// it had to create a new SQLite store, so that a wrong directory is
+// noticed. Either store is migrated to this binary's schema at open.
+func openStore(ctx context.Context, io *stdio, cfgPath string) (adminStore, *config.Config, error) {
 	cfg, err := config.Find(cfgPath)
 	if err != nil {
 		return nil, nil, err
 	}
-	if cfg.Store.Driver != config.DriverSQLite {
-		return nil, nil, fmt.Errorf("store.driver %q: administering a PostgreSQL store is not available yet", cfg.Store.Driver)
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("data_dir: %w", err)
-	}
 	log := slog.New(slog.NewTextHandler(io.err, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if cfg.Store.Driver == config.DriverPostgres {
+		st, err := postgres.Open(ctx, cfg.Store.DSN, log)
+		if err != nil {
+			return nil, nil, fmt.Errorf("store (postgres): %w", err)
+		}
+		return st, cfg, nil
+	}
+	st, err := openSQLite(ctx, io, cfg, log)
+	return st, cfg, err
+}
+
+// openSQLite opens (or creates) the SQLite store in cfg's data_dir.
+func openSQLite(ctx context.Context, io *stdio, cfg *config.Config, log *slog.Logger) (*sqlite.Store, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
 	st, err := sqlite.Open(ctx, cfg.DataDir, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if st.Created() {
 		fmt.Fprintf(io.err, "created a new store in %s\n", cfg.DataDir)
 	}
-	return st, cfg, nil
+	return st, nil
 }
 
 // readPassword reads a password from stdin (--password-stdin: the first

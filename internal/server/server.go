@@ -3,6 +3,11 @@
 // process's lifecycle (SIGTERM drains, SIGHUP reloads certificates, root
 // binds the low ports and then drops to the configured user).
 //
+// The store is the one [store] driver names (store.go): the embedded
+// SQLite store of one node, or PostgreSQL shared by several nodes
+// (docs/cluster.md). Past openStore nothing knows which; a node on
+// PostgreSQL names itself in queue leases by a node id kept in data_dir.
+//
 // It holds no protocol logic: adapters here translate between the small
 // interfaces each engine owns and the store.
 package server
@@ -37,7 +42,6 @@ import (
 	"github.com/posthorn/posthorn/internal/relay"
 	"github.com/posthorn/posthorn/internal/smtpclient"
 	"github.com/posthorn/posthorn/internal/smtpserver"
-	"github.com/posthorn/posthorn/internal/store/sqlite"
 	"github.com/posthorn/posthorn/internal/tlsconf"
 )
 
@@ -63,17 +67,12 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Write
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
 	}
-	if cfg.Store.Driver != config.DriverSQLite {
-		// The PostgreSQL store passes the core conformance suite but does not
-		// serve IMAP yet; refuse rather than run half a server.
-		return fmt.Errorf("store.driver %q: serving from PostgreSQL is not available yet; use \"sqlite\"", cfg.Store.Driver)
-	}
-	st, err := sqlite.Open(ctx, cfg.DataDir, log)
+	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if st.Created() {
+	if st.created {
 		fmt.Fprintf(out, "created a new store in %s\n", cfg.DataDir)
 	}
 	tm, err := tlsconf.New(cfg.TLS.CertFile, cfg.TLS.KeyFile, cfg.DataDir, cfg.Hostname, log)
@@ -121,7 +120,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Write
 	cc.Logger, cc.Metrics = log, smtpclient.NewMetrics(reg)
 	client := smtpclient.New(cc)
 	defer client.Close()
-	runner, err := newQueue(cfg, st, in, relayDeliverer{router: rr, client: client}, routerResolver{router}, log, reg)
+	runner, err := st.newQueue(cfg, in, relayDeliverer{router: rr, client: client}, routerResolver{router}, log, reg)
 	if err != nil {
 		return err
 	}
@@ -176,8 +175,9 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Write
 		}
 	}
 	go tm.Watch(runCtx, 30*time.Second)
-	// Admin commands and imports in other processes write the same store:
-	// notice them so IDLE sessions hear of their changes.
+	// Admin commands and imports in other processes, and other nodes on
+	// a shared store, write the same store: notice them so IDLE sessions
+	// hear of their changes.
 	go st.WatchOtherWriters(runCtx, 2*time.Second)
 	queueDone := make(chan struct{})
 	go func() {
