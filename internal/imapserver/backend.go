@@ -151,7 +151,10 @@ type Mailbox interface {
 	// summary blob stored by SetSummary, or nil when there is none. The
 	// blob is opaque to the store: the engine's pre-computed ENVELOPE and
 	// BODYSTRUCTURE, so FETCH of many messages parses none of them.
-	// Expunged uids are skipped.
+	// Expunged uids are skipped, except that a backend serving summaries
+	// from memory may still give those of messages expunged since the
+	// engine's last snapshot (a message never changes, and FETCH may
+	// report a message the client still knows, RFC 9051 §7.5.2).
 	Summaries(ctx context.Context, uids []uint32, fn func(uid uint32, blob []byte) error) error
 	// SetSummary stores the blob for a message; a failure only costs
 	// speed, so the engine ignores it.

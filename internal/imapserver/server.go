@@ -36,6 +36,11 @@ type Server struct {
 
 	// onPanic, when set (tests, fuzzing), sees every recovered panic.
 	onPanic func(v any)
+
+	// outBufs holds *[]byte response buffers of outBufSize for long
+	// responses (FETCH of many messages): taken per command, so an idle
+	// session keeps none.
+	outBufs sync.Pool
 }
 
 // New makes a Server. log may be nil (nothing logged); m may be nil.

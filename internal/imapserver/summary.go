@@ -60,20 +60,30 @@ var errBadSummary = errors.New("imapserver: bad summary blob")
 
 // decodeSummary reads a blob; the parts alias b.
 func decodeSummary(b []byte) (*summary, error) {
+	var s summary
+	if err := decodeSummaryInto(&s, b); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// decodeSummaryInto reads a blob into s; the parts alias b.
+func decodeSummaryInto(s *summary, b []byte) error {
 	if len(b) == 0 || b[0] != summaryVersion {
-		return nil, errBadSummary
+		return errBadSummary
 	}
 	b = b[1:]
 	var f [3][]byte
 	for i := range f {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || n > uint64(len(b)-k) {
-			return nil, errBadSummary
+			return errBadSummary
 		}
 		f[i] = b[k : k+int(n)]
 		b = b[k+int(n):]
 	}
-	return &summary{envelope: f[0], bodyStructure: f[1], body: f[2]}, nil
+	*s = summary{envelope: f[0], bodyStructure: f[1], body: f[2]}
+	return nil
 }
 
 // fallbackSummary describes a message the MIME parser refused (over its

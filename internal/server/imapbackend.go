@@ -46,10 +46,12 @@ type imapBackend struct {
 	logins *logins
 	st     imapStore
 	snaps  *snapCache
+	sums   *summaryCache
 }
 
 func newIMAPBackend(st imapStore, lg *logins) *imapBackend {
-	return &imapBackend{logins: lg, st: st, snaps: newSnapCache(st)}
+	return &imapBackend{logins: lg, st: st, snaps: newSnapCache(st),
+		sums: newSummaryCache(summaryCacheBytes)}
 }
 
 func (b *imapBackend) Login(ctx context.Context, user, pass string, remote net.Addr) (imapserver.User, error) {
@@ -135,6 +137,7 @@ func (u *imapUser) Select(ctx context.Context, name string, readOnly bool) (imap
 		b:     u.b,
 		user:  u.u.ID,
 		id:    mb.ID,
+		uidv:  mb.UIDValidity,
 		sub:   u.b.st.Notifier().Subscribe(mb.ID),
 		entry: u.b.snaps.acquire(mb.ID),
 	}, nil
@@ -156,6 +159,7 @@ type imapMailbox struct {
 	b     *imapBackend
 	user  int64
 	id    int64
+	uidv  uint32 // keys the summary cache
 	sub   *notify.Sub
 	entry *snapEntry
 }
@@ -171,46 +175,73 @@ func (m *imapMailbox) Open(ctx context.Context, uid uint32) (imapserver.Message,
 	return m.b.st.OpenMessageUID(ctx, m.id, uid)
 }
 
-// Summaries reads the stored summaries and builds the missing ones here,
-// once per mailbox however many sessions fetch at the same time (the
-// first FETCH ENVELOPE of 100 clients on a new mailbox parses each
-// message once, not 100 times). Built summaries are shared through the
-// snapshot entry until they are written in a batch.
+// Summaries serves summaries from the in-memory cache shared by all
+// sessions (summaryCache), reads the others from the store, and builds
+// the missing ones here, once per mailbox however many sessions fetch at
+// the same time (the first FETCH ENVELOPE of 100 clients on a new mailbox
+// parses each message once, not 100 times). Built summaries are shared
+// through the snapshot entry until they are written in a batch.
 func (m *imapMailbox) Summaries(ctx context.Context, uids []uint32, fn func(uid uint32, blob []byte) error) error {
-	type pair struct {
-		uid  uint32
-		blob []byte
-	}
-	var got []pair
-	var missing []int
-	err := m.b.st.Summaries(ctx, m.id, uids, func(uid uint32, blob []byte) error {
-		if blob == nil {
-			missing = append(missing, len(got))
-		}
-		got = append(got, pair{uid, blob})
-		return nil
-	})
-	if err != nil {
-		return err
-	}
+	box := m.b.sums.box(m.id, m.uidv)
+	blobs := make([][]byte, len(uids))
+	missing := box.lookup(uids, blobs)
+	var gone map[uint32]bool // expunged: skipped
 	if len(missing) > 0 {
 		need := make([]uint32, len(missing))
 		for i, k := range missing {
-			need[i] = got[k].uid
+			need[i] = uids[k]
 		}
-		built := m.entry.summaries(ctx, need, func(uid uint32) []byte {
-			return m.build(ctx, uid)
-		}, func(blobs map[uint32][]byte) { m.b.st.SetSummaries(ctx, m.id, blobs) })
-		for i, k := range missing {
-			got[k].blob = built[i]
+		got, err := m.stored(ctx, need)
+		if err != nil {
+			return err
 		}
+		for _, k := range missing {
+			blob, ok := got[uids[k]]
+			if !ok {
+				if gone == nil {
+					gone = make(map[uint32]bool)
+				}
+				gone[uids[k]] = true
+			}
+			blobs[k] = blob
+		}
+		m.b.sums.add(box, got)
 	}
-	for _, p := range got {
-		if err := fn(p.uid, p.blob); err != nil {
+	for i, u := range uids {
+		if gone[u] {
+			continue
+		}
+		if err := fn(u, blobs[i]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// stored returns the summaries of uids that exist: the stored ones, and
+// for the others one built now (nil when the message cannot be parsed).
+func (m *imapMailbox) stored(ctx context.Context, uids []uint32) (map[uint32][]byte, error) {
+	got := make(map[uint32][]byte, len(uids))
+	var missing []uint32
+	err := m.b.st.Summaries(ctx, m.id, uids, func(uid uint32, blob []byte) error {
+		if blob == nil {
+			missing = append(missing, uid)
+		}
+		got[uid] = blob
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(missing) > 0 {
+		built := m.entry.summaries(ctx, missing, func(uid uint32) []byte {
+			return m.build(ctx, uid)
+		}, func(blobs map[uint32][]byte) { m.b.st.SetSummaries(ctx, m.id, blobs) })
+		for i, u := range missing {
+			got[u] = built[i]
+		}
+	}
+	return got, nil
 }
 
 // build parses one message for its summary; nil when it cannot (the
@@ -229,6 +260,7 @@ func (m *imapMailbox) build(ctx context.Context, uid uint32) []byte {
 }
 
 func (m *imapMailbox) SetSummary(ctx context.Context, uid uint32, blob []byte) error {
+	m.b.sums.add(m.b.sums.box(m.id, m.uidv), map[uint32][]byte{uid: blob})
 	m.entry.addSummary(uid, blob, func(blobs map[uint32][]byte) { m.b.st.SetSummaries(ctx, m.id, blobs) })
 	return nil
 }
