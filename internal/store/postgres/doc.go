@@ -75,6 +75,6 @@
 // retries, which may store the message twice, never zero times.
 //
 // Left out for now: Backup (use pg_dump or a base backup) and global
-// rate-limit counters. The polling fallback signals every subscribed
+// rate-limit counters (login throttles and sending limits count per node). The polling fallback signals every subscribed
 // mailbox each interval rather than only the changed ones.
 package postgres
