@@ -60,6 +60,10 @@ type Limits struct {
 	DefaultQuota   int64 `toml:"default_quota"`       // bytes per user, 0 = none
 	SendPerHour    int   `toml:"send_per_hour"`       // per authenticated user, 0 = no limit
 	RcptsPerHour   int   `toml:"recipients_per_hour"` // per authenticated user, 0 = no limit
+	// IMAPSessionsPerUser bounds one user's logged-in IMAP sessions (each
+	// device keeps a few open); it stops one stolen account from taking
+	// every connection.
+	IMAPSessionsPerUser int `toml:"imap_sessions_per_user"`
 }
 
 // DNS configures the resolver used for MX lookups.
@@ -157,12 +161,13 @@ func baseDefaults() *Config {
 		Hostname: defaultHostname(),
 		DataDir:  "posthorn-data",
 		Limits: Limits{
-			MaxMessageSize: 25 << 20,
-			MaxRecipients:  100,
-			MaxConnections: 2000,
-			DefaultQuota:   0,
-			SendPerHour:    1000,
-			RcptsPerHour:   5000,
+			MaxMessageSize:      25 << 20,
+			MaxRecipients:       100,
+			MaxConnections:      2000,
+			DefaultQuota:        0,
+			SendPerHour:         1000,
+			RcptsPerHour:        5000,
+			IMAPSessionsPerUser: 50,
 		},
 		Queue: Queue{
 			FirstRetry:     Duration(5 * time.Minute),

@@ -64,6 +64,7 @@ func TestParseBad(t *testing.T) {
 			`key "tls.cert_file": cannot read file: open /nonexistent/cert.pem: no such file or directory`},
 		{"negative size", okHead + "[limits]\nmax_message_size = -1\n", 3, `key "limits.max_message_size": must be positive, got -1`},
 		{"zero connections", okHead + "[limits]\nmax_connections = 0\n", 3, `key "limits.max_connections": must be positive, got 0`},
+		{"zero imap sessions", okHead + "[limits]\nimap_sessions_per_user = 0\n", 3, `key "limits.imap_sessions_per_user": must be positive, got 0`},
 		{"nameserver not ip", okHead + "[dns]\nnameservers = [\"ns.test:53\"]\n", 3,
 			`key "dns.nameservers[0]": bad address "ns.test:53": host must be an IP address`},
 		{"route tls", okHead + "[[route]]\ndomain = \"p.test\"\nhost = \"h.test:25\"\ntls = \"maybe\"\n", 5,

@@ -146,6 +146,9 @@ func (c *Config) checkLimits(p *problems) {
 	if l.DefaultQuota < 0 {
 		p.add("limits.default_quota", "must not be negative (0 = no quota), got %d", l.DefaultQuota)
 	}
+	if l.IMAPSessionsPerUser <= 0 {
+		p.add("limits.imap_sessions_per_user", "must be positive, got %d", l.IMAPSessionsPerUser)
+	}
 	if l.RcptsPerHour < 0 {
 		p.add("limits.recipients_per_hour", "must not be negative (0 = no limit), got %d", l.RcptsPerHour)
 	}

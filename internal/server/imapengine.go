@@ -27,6 +27,7 @@ func imapBindings(cfg *config.Config, tm *tlsconf.Manager, reg prometheus.Regist
 			AllowPlaintextAuth: cfg.AllowPlaintextAuth,
 			MaxLiteral:         cfg.Limits.MaxMessageSize,
 			MaxConnections:     cfg.Limits.MaxConnections,
+			MaxSessionsPerUser: cfg.Limits.IMAPSessionsPerUser,
 		}
 	}
 	var out []binding
