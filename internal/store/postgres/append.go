@@ -38,7 +38,7 @@ type newBody struct {
 // the error is temporary and the client retries.
 func (s *Store) AppendMessage(ctx context.Context, mailboxID int64, r io.Reader, size int64, flags []string,
 	date time.Time) (uidValidity, uid uint32, err error) {
-	if err := checkFlags(flags); err != nil {
+	if err := store.CheckFlags(flags); err != nil {
 		return 0, 0, err
 	}
 	if size <= 0 {
@@ -72,7 +72,7 @@ func (s *Store) AppendBatch(ctx context.Context, mailboxID int64, msgs []store.N
 	var total int64
 	nbs := make([]newBody, len(msgs))
 	for i, m := range msgs {
-		if err := checkFlags(m.Flags); err != nil {
+		if err := store.CheckFlags(m.Flags); err != nil {
 			return nil, err
 		}
 		if len(m.Data) == 0 {

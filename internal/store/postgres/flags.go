@@ -13,57 +13,6 @@ import (
 	"github.com/posthorn/posthorn/internal/store"
 )
 
-// maxFlags bounds the flags of one message, and maxFlagLen one flag (as
-// store/sqlite).
-const (
-	maxFlags   = 100
-	maxFlagLen = 200
-)
-
-// checkFlags refuses flags that cannot be stored space-separated.
-func checkFlags(flags []string) error {
-	if len(flags) > maxFlags {
-		return mailerr.Permanent(mailerr.BadInput, "too many flags", nil)
-	}
-	for _, f := range flags {
-		if f == "" || len(f) > maxFlagLen || strings.ContainsFunc(f, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-			return mailerr.Permanent(mailerr.BadInput, "bad flag", nil)
-		}
-	}
-	return nil
-}
-
-// applyFlags returns old changed by op; flags compare case-insensitively,
-// and old's order and spelling are kept.
-func applyFlags(old []string, op store.FlagOp, flags []string) []string {
-	has := func(list []string, f string) bool {
-		return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, f) })
-	}
-	var out []string
-	switch op {
-	case store.FlagsReplace:
-		for _, f := range flags {
-			if !has(out, f) {
-				out = append(out, f)
-			}
-		}
-	case store.FlagsAdd:
-		out = slices.Clone(old)
-		for _, f := range flags {
-			if !has(out, f) {
-				out = append(out, f)
-			}
-		}
-	case store.FlagsRemove:
-		for _, f := range old {
-			if !has(flags, f) {
-				out = append(out, f)
-			}
-		}
-	}
-	return out
-}
-
 // uidArgs turns a UID set (nil: every message) into the condition on
 // messages.uid of a query whose next parameter is $n, and its argument.
 func uidArgs(uids []uint32, n int) (cond string, args []any) {
@@ -88,7 +37,7 @@ func uidArgs(uids []uint32, n int) (cond string, args []any) {
 // flag changes on several nodes serialise and MODSEQs stay ordered.
 func (s *Store) SetFlags(ctx context.Context, mailboxID int64, uids []uint32, op store.FlagOp, flags []string,
 	unchangedSince uint64) (failed []uint32, err error) {
-	if err := checkFlags(flags); err != nil {
+	if err := store.CheckFlags(flags); err != nil {
 		return nil, err
 	}
 	if uids != nil && len(uids) == 0 {
@@ -124,11 +73,11 @@ func (s *Store) SetFlags(ctx context.Context, mailboxID int64, uids []uint32, op
 				return nil
 			}
 			of := strings.Fields(old)
-			nf := applyFlags(of, op, flags)
+			nf := store.ApplyFlags(of, op, flags)
 			if slices.Equal(nf, of) {
 				return nil
 			}
-			if len(nf) > maxFlags {
+			if len(nf) > store.MaxFlags {
 				return mailerr.Permanent(mailerr.BadInput, "too many flags", nil)
 			}
 			ids, newFlags = append(ids, id), append(newFlags, strings.Join(nf, " "))

@@ -12,13 +12,6 @@ import (
 	"github.com/posthorn/posthorn/internal/store"
 )
 
-// Limits against a hostile user, as in store/sqlite: a mailbox name's
-// octets, and the mailboxes and subscribed names one user may have.
-const (
-	maxMailboxName = 1000
-	maxMailboxes   = 10000
-)
-
 const mailboxColumns = `id, user_id, name, uidvalidity, uidnext, highestmodseq, special_use, subscribed`
 
 func scanMailbox(row pgx.Row) (store.Mailbox, error) {
@@ -28,28 +21,16 @@ func scanMailbox(row pgx.Row) (store.Mailbox, error) {
 	return mb, err
 }
 
-// canonicalName spells INBOX in capitals, whatever case it came in
-// (RFC 9051 §5.1), and checks the name's size.
-func canonicalName(name string) (string, error) {
-	if strings.EqualFold(name, "INBOX") {
-		return "INBOX", nil
-	}
-	if name == "" || len(name) > maxMailboxName {
-		return "", mailerr.Permanent(mailerr.BadInput, "mailbox name empty or too long", nil)
-	}
-	return name, nil
-}
-
 // checkCountTx refuses one more row of table for the user past
-// maxMailboxes. Two nodes racing may pass it together; the bound is
+// store.MaxMailboxes. Two nodes racing may pass it together; the bound is
 // against runaway clients, not exact.
 func checkCountTx(ctx context.Context, tx pgx.Tx, table string, userID int64) error {
 	var n int
 	if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+table+" WHERE user_id = $1", userID).Scan(&n); err != nil {
 		return err
 	}
-	if n >= maxMailboxes {
-		return mailerr.Permanent(mailerr.Policy, fmt.Sprintf("too many %s (limit %d)", table, maxMailboxes), nil)
+	if n >= store.MaxMailboxes {
+		return mailerr.Permanent(mailerr.Policy, fmt.Sprintf("too many %s (limit %d)", table, store.MaxMailboxes), nil)
 	}
 	return nil
 }
@@ -112,7 +93,7 @@ func nextUIDValidity(ctx context.Context, tx pgx.Tx, userID, now int64) (int64, 
 // is an RFC 6154 attribute or "". A subscription to the name becomes the
 // mailbox's. mailerr.Exists if the user has one by that name.
 func (s *Store) CreateMailbox(ctx context.Context, userID int64, name, specialUse string) (store.Mailbox, error) {
-	name, err := canonicalName(name)
+	name, err := store.CanonicalMailboxName(name)
 	if err != nil {
 		return store.Mailbox{}, err
 	}
@@ -175,7 +156,7 @@ func lockMailboxTx(ctx context.Context, tx pgx.Tx, userID int64, name string) (s
 // §6.3.7). INBOX cannot be deleted (mailerr.Policy). Sessions that have
 // it selected, on any node, see their subscription closed.
 func (s *Store) DeleteMailbox(ctx context.Context, userID int64, name string) error {
-	name, err := canonicalName(name)
+	name, err := store.CanonicalMailboxName(name)
 	if err != nil {
 		return err
 	}
@@ -214,11 +195,11 @@ func (s *Store) DeleteMailbox(ctx context.Context, userID int64, name string) er
 // messages, with their UIDs, into a new mailbox and leaves INBOX empty.
 // mailerr.Exists when the new name (or a child's) is taken.
 func (s *Store) RenameMailbox(ctx context.Context, userID int64, oldName, newName string) error {
-	oldName, err := canonicalName(oldName)
+	oldName, err := store.CanonicalMailboxName(oldName)
 	if err != nil {
 		return err
 	}
-	if newName, err = canonicalName(newName); err != nil {
+	if newName, err = store.CanonicalMailboxName(newName); err != nil {
 		return err
 	}
 	if newName == "INBOX" {
@@ -313,7 +294,7 @@ func renameTreeTx(ctx context.Context, tx pgx.Tx, userID int64, oldName, newName
 // SetSubscribed adds or removes a name from the user's subscriptions; the
 // name need not be a mailbox.
 func (s *Store) SetSubscribed(ctx context.Context, userID int64, name string, on bool) error {
-	name, err := canonicalName(name)
+	name, err := store.CanonicalMailboxName(name)
 	if err != nil {
 		return err
 	}

@@ -50,7 +50,7 @@ func allocUIDs(ctx context.Context, tx *sql.Tx, mailboxID int64, n int) (first u
 // it must be local (memory or a file), never a network stream.
 func (s *Store) AppendMessage(ctx context.Context, mailboxID int64, r io.Reader, size int64, flags []string,
 	date time.Time) (uidValidity, uid uint32, err error) {
-	if err := checkFlags(flags); err != nil {
+	if err := store.CheckFlags(flags); err != nil {
 		return 0, 0, err
 	}
 	if size <= 0 {
@@ -88,7 +88,7 @@ func (s *Store) AppendMessage(ctx context.Context, mailboxID int64, r io.Reader,
 func (s *Store) AppendBatch(ctx context.Context, mailboxID int64, msgs []store.NewMessage) ([]uint32, error) {
 	var total int64
 	for _, m := range msgs {
-		if err := checkFlags(m.Flags); err != nil {
+		if err := store.CheckFlags(m.Flags); err != nil {
 			return nil, err
 		}
 		if len(m.Data) == 0 {

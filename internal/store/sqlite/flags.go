@@ -10,12 +10,6 @@ import (
 	"github.com/posthorn/posthorn/internal/store"
 )
 
-// maxFlags bounds the flags of one message, and maxFlagLen one flag.
-const (
-	maxFlags   = 100
-	maxFlagLen = 200
-)
-
 // msgRow is a message of a uid scan.
 type msgRow struct {
 	id     int64
@@ -72,50 +66,6 @@ func scanUIDs(ctx context.Context, q interface {
 	return nil
 }
 
-// applyFlags returns old changed by op; flags compare case-insensitively,
-// and old's order and spelling are kept.
-func applyFlags(old []string, op store.FlagOp, flags []string) []string {
-	has := func(list []string, f string) bool {
-		return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, f) })
-	}
-	var out []string
-	switch op {
-	case store.FlagsReplace:
-		for _, f := range flags {
-			if !has(out, f) {
-				out = append(out, f)
-			}
-		}
-	case store.FlagsAdd:
-		out = slices.Clone(old)
-		for _, f := range flags {
-			if !has(out, f) {
-				out = append(out, f)
-			}
-		}
-	case store.FlagsRemove:
-		for _, f := range old {
-			if !has(flags, f) {
-				out = append(out, f)
-			}
-		}
-	}
-	return out
-}
-
-// checkFlags refuses flags that cannot be stored space-separated.
-func checkFlags(flags []string) error {
-	if len(flags) > maxFlags {
-		return mailerr.Permanent(mailerr.BadInput, "too many flags", nil)
-	}
-	for _, f := range flags {
-		if f == "" || len(f) > maxFlagLen || strings.ContainsFunc(f, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-			return mailerr.Permanent(mailerr.BadInput, "bad flag", nil)
-		}
-	}
-	return nil
-}
-
 // SetFlags changes the flags of the messages with these UIDs (IMAP
 // STORE). Every changed message gets the mailbox's next mod-sequence (one
 // for the whole call, RFC 7162 §3.1). With unchangedSince > 0 a message
@@ -123,7 +73,7 @@ func checkFlags(flags []string) error {
 // failed (RFC 7162 §3.1.3). UIDs that do not exist are ignored.
 func (s *Store) SetFlags(ctx context.Context, mailboxID int64, uids []uint32, op store.FlagOp, flags []string,
 	unchangedSince uint64) (failed []uint32, err error) {
-	if err := checkFlags(flags); err != nil {
+	if err := store.CheckFlags(flags); err != nil {
 		return nil, err
 	}
 	changed := false
@@ -142,11 +92,11 @@ func (s *Store) SetFlags(ctx context.Context, mailboxID int64, uids []uint32, op
 				return nil
 			}
 			old := strings.Fields(m.flags)
-			nf := applyFlags(old, op, flags)
+			nf := store.ApplyFlags(old, op, flags)
 			if slices.Equal(nf, old) {
 				return nil
 			}
-			if len(nf) > maxFlags {
+			if len(nf) > store.MaxFlags {
 				return mailerr.Permanent(mailerr.BadInput, "too many flags", nil)
 			}
 			if modseq == 0 {

@@ -12,21 +12,14 @@ import (
 	"github.com/posthorn/posthorn/internal/store"
 )
 
-// Limits against a hostile user: a mailbox name's octets, and the
-// mailboxes and subscribed names one user may have.
-const (
-	maxMailboxName = 1000
-	maxMailboxes   = 10000
-)
-
-// checkCountTx refuses one more row of table for the user past maxMailboxes.
+// checkCountTx refuses one more row of table for the user past store.MaxMailboxes.
 func checkCountTx(ctx context.Context, tx *sql.Tx, table string, userID int64) error {
 	var n int
 	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+table+" WHERE user_id = ?", userID).Scan(&n); err != nil {
 		return err
 	}
-	if n >= maxMailboxes {
-		return mailerr.Permanent(mailerr.Policy, fmt.Sprintf("too many %s (limit %d)", table, maxMailboxes), nil)
+	if n >= store.MaxMailboxes {
+		return mailerr.Permanent(mailerr.Policy, fmt.Sprintf("too many %s (limit %d)", table, store.MaxMailboxes), nil)
 	}
 	return nil
 }
@@ -44,18 +37,6 @@ func scanMailbox(row interface{ Scan(...any) error }) (store.Mailbox, error) {
 // mailbox a commit changed (delivery, flags, expunge, append, copy, move)
 // and closes the subscriptions of deleted mailboxes.
 func (s *Store) Notifier() *notify.Hub { return s.hub }
-
-// canonicalName spells INBOX in capitals, whatever case it came in
-// (RFC 9051 §5.1), and checks the name's size.
-func canonicalName(name string) (string, error) {
-	if strings.EqualFold(name, "INBOX") {
-		return "INBOX", nil
-	}
-	if name == "" || len(name) > maxMailboxName {
-		return "", mailerr.Permanent(mailerr.BadInput, "mailbox name empty or too long", nil)
-	}
-	return name, nil
-}
 
 // MailboxByID returns a mailbox by its ID (mailerr.NoSuchUser when it was
 // deleted). Its UIDNext and HighestModSeq are the mailbox's version: any
@@ -132,7 +113,7 @@ func nextUIDValidity(ctx context.Context, tx *sql.Tx, userID int64, now int64) (
 // is an RFC 6154 attribute or "". A subscription to the name becomes the
 // mailbox's. mailerr.Exists if the user has one by that name.
 func (s *Store) CreateMailbox(ctx context.Context, userID int64, name, specialUse string) (store.Mailbox, error) {
-	name, err := canonicalName(name)
+	name, err := store.CanonicalMailboxName(name)
 	if err != nil {
 		return store.Mailbox{}, err
 	}
@@ -192,7 +173,7 @@ func mailboxIDTx(ctx context.Context, tx *sql.Tx, userID int64, name string) (st
 // children stay, and a subscription stays as a name (RFC 9051 §6.3.4,
 // §6.3.7). INBOX cannot be deleted (mailerr.Policy).
 func (s *Store) DeleteMailbox(ctx context.Context, userID int64, name string) error {
-	name, err := canonicalName(name)
+	name, err := store.CanonicalMailboxName(name)
 	if err != nil {
 		return err
 	}
@@ -229,11 +210,11 @@ func (s *Store) DeleteMailbox(ctx context.Context, userID int64, name string) er
 // messages, with their UIDs, into a new mailbox and leaves INBOX empty.
 // mailerr.Exists when the new name (or a child's) is taken.
 func (s *Store) RenameMailbox(ctx context.Context, userID int64, oldName, newName string) error {
-	oldName, err := canonicalName(oldName)
+	oldName, err := store.CanonicalMailboxName(oldName)
 	if err != nil {
 		return err
 	}
-	if newName, err = canonicalName(newName); err != nil {
+	if newName, err = store.CanonicalMailboxName(newName); err != nil {
 		return err
 	}
 	if newName == "INBOX" {
@@ -326,7 +307,7 @@ func renameTreeTx(ctx context.Context, tx *sql.Tx, userID int64, oldName, newNam
 // SetSubscribed adds or removes a name from the user's subscriptions; the
 // name need not be a mailbox.
 func (s *Store) SetSubscribed(ctx context.Context, userID int64, name string, on bool) error {
-	name, err := canonicalName(name)
+	name, err := store.CanonicalMailboxName(name)
 	if err != nil {
 		return err
 	}
