@@ -256,7 +256,7 @@ func TestPartialReadStreams(t *testing.T) {
 	if !bytes.Equal(buf, tail[off:]) {
 		t.Error("ReadAt near the end returned other bytes")
 	}
-	if f := m.(*messageAt).fetches; f != 1 {
+	if f := m.(*store.ChunkedMessage).Fetches(); f != 1 {
 		t.Errorf("a 1000-byte read fetched %d chunks, want 1", f)
 	}
 	ms, err := s.Messages(t.Context(), mb.ID)

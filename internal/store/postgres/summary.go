@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/posthorn/posthorn/internal/store"
 )
@@ -93,91 +91,24 @@ func (s *Store) SetSummaries(ctx context.Context, mailboxID int64, blobs map[uin
 func (s *Store) OpenMessageUID(ctx context.Context, mailboxID int64, uid uint32) (store.MessageReaderAt, error) {
 	// One query brings the first chunk too: most messages are one chunk,
 	// and most reads (BODY[], BODY[HEADER]) start at the top.
-	m := &messageAt{ctx: ctx, pool: s.pool, cur: -1}
-	var first []byte
+	var prefix, first []byte
+	var bodyID, bodySize int64
 	err := s.pool.QueryRow(ctx, `SELECT m.prefix, m.body_id, b.size, c.data FROM messages m
 		JOIN bodies b ON b.id = m.body_id LEFT JOIN body_chunks c ON c.body_id = m.body_id AND c.seq = 0
 		WHERE m.mailbox_id = $1 AND m.uid = $2`, mailboxID, int64(uid)).Scan(
-		&m.prefix, &m.bodyID, &m.bodySize, &first)
+		&prefix, &bodyID, &bodySize, &first)
 	if err != nil {
 		return nil, dbError("open message", notFound(err, fmt.Sprintf("no message with UID %d", uid)))
 	}
-	if len(first) > 0 {
-		m.cur, m.chunk = 0, first
-	}
-	return m, nil
-}
-
-// messageAt is an io.ReaderAt over prefix || body chunks.
-type messageAt struct {
-	ctx      context.Context
-	pool     *pgxpool.Pool
-	prefix   []byte
-	bodyID   int64
-	bodySize int64
-
-	mu      sync.Mutex
-	cur     int // seq of chunk held, -1: none
-	chunk   []byte
-	closed  bool
-	fetches int // chunks fetched after the first (tests check that partial reads read little)
-}
-
-func (m *messageAt) Size() int64 { return int64(len(m.prefix)) + m.bodySize }
-
-func (m *messageAt) Close() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.closed, m.chunk = true, nil
-	return nil
-}
-
-func (m *messageAt) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, errors.New("store: negative offset")
-	}
-	n := 0
-	for len(p) > 0 {
-		if off >= m.Size() {
-			return n, io.EOF
-		}
-		if off < int64(len(m.prefix)) {
-			k := copy(p, m.prefix[off:])
-			n, off, p = n+k, off+int64(k), p[k:]
-			continue
-		}
-		bo := off - int64(len(m.prefix))
-		k, err := m.copyChunk(p, int(bo/chunkSize), bo%chunkSize)
-		if err != nil {
-			return n, err
-		}
-		n, off, p = n+k, off+int64(k), p[k:]
-	}
-	return n, nil
-}
-
-// copyChunk copies body chunk seq from offset in into p, fetching it
-// unless it is the one held.
-func (m *messageAt) copyChunk(p []byte, seq int, in int64) (int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return 0, errors.New("store: read of a closed message")
-	}
-	if m.cur != seq {
+	return store.NewChunkedMessage(prefix, bodyID, bodySize, chunkSize, first, func(seq int) ([]byte, error) {
 		var data []byte
-		err := m.pool.QueryRow(m.ctx, "SELECT data FROM body_chunks WHERE body_id = $1 AND seq = $2",
-			m.bodyID, seq).Scan(&data)
+		err := s.pool.QueryRow(ctx, "SELECT data FROM body_chunks WHERE body_id = $1 AND seq = $2",
+			bodyID, seq).Scan(&data)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return 0, fmt.Errorf("store: message body %d gone while reading: %w", m.bodyID, io.ErrUnexpectedEOF)
+			return nil, fmt.Errorf("store: message body %d gone while reading: %w", bodyID, io.ErrUnexpectedEOF)
 		} else if err != nil {
-			return 0, dbError("read message", err)
+			return nil, dbError("read message", err)
 		}
-		m.cur, m.chunk = seq, data
-		m.fetches++
-	}
-	if in >= int64(len(m.chunk)) {
-		return 0, fmt.Errorf("store: body %d shorter than its size: %w", m.bodyID, io.ErrUnexpectedEOF)
-	}
-	return copy(p, m.chunk[in:]), nil
+		return data, nil
+	}), nil
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sync"
 
 	"github.com/posthorn/posthorn/internal/store"
 )
@@ -101,92 +100,28 @@ func (s *Store) SetSummaries(ctx context.Context, mailboxID int64, blobs map[uin
 // each chunk once; no read transaction stays open between reads. ctx must
 // stay live while reading.
 func (s *Store) OpenMessageUID(ctx context.Context, mailboxID int64, uid uint32) (store.MessageReaderAt, error) {
-	m := &messageAt{ctx: ctx, db: s.r, stmts: &s.stmts, cur: -1}
 	st, err := s.stmts.stmt(ctx, s.r, `SELECT m.prefix, m.body_id, b.size FROM messages m
 		JOIN bodies b ON b.id = m.body_id WHERE m.mailbox_id = ? AND m.uid = ?`)
 	if err != nil {
 		return nil, dbError("open message", err)
 	}
-	if err := st.QueryRowContext(ctx, mailboxID, uid).Scan(&m.prefix, &m.bodyID, &m.bodySize); err != nil {
+	var prefix []byte
+	var bodyID, bodySize int64
+	if err := st.QueryRowContext(ctx, mailboxID, uid).Scan(&prefix, &bodyID, &bodySize); err != nil {
 		return nil, dbError("open message", notFound(err, fmt.Sprintf("no message with UID %d", uid)))
 	}
-	return m, nil
-}
-
-// messageAt is an io.ReaderAt over prefix || body chunks.
-type messageAt struct {
-	ctx      context.Context
-	db       *sql.DB
-	stmts    *stmtCache
-	prefix   []byte
-	bodyID   int64
-	bodySize int64
-
-	mu     sync.Mutex
-	cur    int // seq of chunk held, -1: none
-	chunk  []byte
-	closed bool
-}
-
-func (m *messageAt) Size() int64 { return int64(len(m.prefix)) + m.bodySize }
-
-func (m *messageAt) Close() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.closed, m.chunk = true, nil
-	return nil
-}
-
-func (m *messageAt) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, errors.New("store: negative offset")
-	}
-	n := 0
-	for len(p) > 0 {
-		if off >= m.Size() {
-			return n, io.EOF
-		}
-		if off < int64(len(m.prefix)) {
-			k := copy(p, m.prefix[off:])
-			n, off, p = n+k, off+int64(k), p[k:]
-			continue
-		}
-		bo := off - int64(len(m.prefix))
-		chunk, err := m.load(int(bo / chunkSize))
+	return store.NewChunkedMessage(prefix, bodyID, bodySize, chunkSize, nil, func(seq int) ([]byte, error) {
+		st, err := s.stmts.stmt(ctx, s.r, "SELECT data FROM body_chunks WHERE body_id = ? AND seq = ?")
 		if err != nil {
-			return n, err
+			return nil, dbError("read message", err)
 		}
-		in := bo % chunkSize
-		if in >= int64(len(chunk)) {
-			return n, fmt.Errorf("store: body %d shorter than its size: %w", m.bodyID, io.ErrUnexpectedEOF)
+		var data []byte
+		err = st.QueryRowContext(ctx, bodyID, seq).Scan(&data)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("store: message body %d gone while reading: %w", bodyID, io.ErrUnexpectedEOF)
+		} else if err != nil {
+			return nil, dbError("read message", err)
 		}
-		k := copy(p, chunk[in:])
-		n, off, p = n+k, off+int64(k), p[k:]
-	}
-	return n, nil
-}
-
-// load returns body chunk seq, keeping it for the next read.
-func (m *messageAt) load(seq int) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return nil, errors.New("store: read of a closed message")
-	}
-	if m.cur == seq {
-		return m.chunk, nil
-	}
-	st, err := m.stmts.stmt(m.ctx, m.db, "SELECT data FROM body_chunks WHERE body_id = ? AND seq = ?")
-	if err != nil {
-		return nil, dbError("read message", err)
-	}
-	var data []byte
-	err = st.QueryRowContext(m.ctx, m.bodyID, seq).Scan(&data)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("store: message body %d gone while reading: %w", m.bodyID, io.ErrUnexpectedEOF)
-	} else if err != nil {
-		return nil, dbError("read message", err)
-	}
-	m.cur, m.chunk = seq, data
-	return data, nil
+		return data, nil
+	}), nil
 }
