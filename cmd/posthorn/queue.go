@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/posthorn/posthorn/internal/queue"
 	"github.com/posthorn/posthorn/internal/store"
 )
 
@@ -144,11 +145,20 @@ func queueShow(w io.Writer, es []store.QueueEntry, now time.Time) {
 	fmt.Fprintf(w, "\nret:       %s\nenvid:     %s\n", orDash(e.Ret), orDash(e.EnvID))
 	for _, e := range es {
 		fmt.Fprintf(w, "\nrecipient: %s\n  orcpt:    %s\n  notify:   %s\n  attempts: %d\n  next:     %s\n",
-			e.Rcpt, orDash(e.ORCPT), orDash(e.Notify), e.Attempts, nextText(e, now))
+			e.Rcpt, orDash(e.ORCPT), notifyText(e.Notify), e.Attempts, nextText(e, now))
 		if e.LastError != "" {
 			fmt.Fprintf(w, "  error:    %s\n", oneLine(e.LastError, 500))
 		}
 	}
+}
+
+// notifyText is the recipient's NOTIFY as the sender gave it, and whether
+// the delay notice it asked for was sent.
+func notifyText(n string) string {
+	if queue.DelayNoticeSent(n) {
+		return queue.WireNotify(n) + " (delay notice sent)"
+	}
+	return orDash(n)
 }
 
 func nextText(e store.QueueEntry, now time.Time) string {

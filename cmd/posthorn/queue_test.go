@@ -79,3 +79,16 @@ func TestQueueCommands(t *testing.T) {
 		t.Error("delete of an unknown id succeeded")
 	}
 }
+
+func TestNotifyText(t *testing.T) {
+	for _, tc := range []struct{ stored, want string }{
+		{"", "-"},
+		{"NEVER", "NEVER"},
+		{"FAILURE,DELAY", "FAILURE,DELAY"},
+		{"FAILURE,X-DELAY-SENT", "FAILURE,DELAY (delay notice sent)"},
+	} {
+		if got := notifyText(tc.stored); got != tc.want {
+			t.Errorf("notifyText(%q) = %q, want %q", tc.stored, got, tc.want)
+		}
+	}
+}

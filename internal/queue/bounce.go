@@ -43,7 +43,7 @@ func (p *plan) applyRemoval(ctx context.Context, rm removal) {
 	if msg != nil {
 		err = p.r.st.QueueFail(ctx, rm.ids, msg)
 	} else {
-		err = p.r.st.QueueDelivered(ctx, rm.ids)
+		err = p.r.rm.remove(ctx, rm.ids)
 	}
 	if err != nil {
 		log.Error("recording delivery outcomes; they are retried when the lease ends", "entries", len(rm.ids), "err", err)

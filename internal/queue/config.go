@@ -37,6 +37,15 @@ type Config struct {
 	// ScanInterval is how often the store is asked for due work besides
 	// Kick [30s].
 	ScanInterval time.Duration
+	// WatchInterval is how often the store is asked when its earliest
+	// entry is due (one indexed read), so that work made due by another
+	// process (`posthorn queue retry`) starts at once [1s].
+	WatchInterval time.Duration
+	// DelayWarning is how long a recipient whose NOTIFY lists DELAY may
+	// stay deferred before its sender gets one delay notice (RFC 3464
+	// Action: delayed); negative: never [4h, like Postfix's
+	// delay_warning_time].
+	DelayWarning time.Duration
 	// DrainGrace is how long deliveries in flight may finish after Run's
 	// context ends [30s].
 	DrainGrace time.Duration
@@ -73,6 +82,10 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.Lease, 10*time.Minute)
 	def(&c.ScanInterval, 30*time.Second)
 	def(&c.DrainGrace, 30*time.Second)
+	def(&c.WatchInterval, time.Second)
+	if c.DelayWarning == 0 {
+		c.DelayWarning = 4 * time.Hour
+	}
 	defInt(&c.PerDestination, 20)
 	defInt(&c.Workers, 100)
 	defInt(&c.MaxActive, 10000)

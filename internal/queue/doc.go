@@ -14,7 +14,16 @@
 // answered twice in a row is "dead" for a while (min(first_retry, 5m)):
 // its claimed entries are deferred without a connection, so that a dead
 // destination's backlog costs no workers (Postfix's dead-destination
-// rule).
+// rule). Delivered entries are removed by a group commit (remover.go):
+// the deliveries that finish while one removal transaction runs share
+// the next, so a relayed message costs a share of one store write.
+//
+// Due work is noticed three ways: Kick (this process committed remote
+// recipients), the due watch (every Config.WatchInterval, one indexed
+// read of the earliest due time: a retry whose time came, `posthorn
+// queue retry` from another process, another node's released leases)
+// and the scan (Config.ScanInterval, which also samples the queue's
+// length for the metrics).
 //
 // Outcomes, per recipient:
 //   - delivered: the entry is removed; a success DSN ("relayed", RFC 3461
@@ -25,7 +34,11 @@
 //     NOTIFY=NEVER (or NOTIFY lacks FAILURE) or the sender is null;
 //   - temporary failure: attempts+1, next attempt after first_retry
 //     doubled per attempt up to max_interval, plus up to a tenth at random,
-//     and never after the entry expires (RFC 5321 §4.5.4.1).
+//     and never after the entry expires (RFC 5321 §4.5.4.1); when the
+//     recipient's NOTIFY lists DELAY (explicitly: never by default, like
+//     Postfix) and the message has waited Config.DelayWarning (4h), its
+//     sender gets one delay notice (Action: delayed, Will-Retry-Until),
+//     recorded in the entry's stored NOTIFY (delay.go).
 //
 // A report is an intake.Message committed in the same transaction that
 // removes the entries it is about (Store.QueueFail), so it is neither
@@ -53,9 +66,10 @@
 // again later, so a delivery may repeat (RFC 5321 §6.1 accepts that) but
 // is never lost.
 //
-// Left out: DELAY notices (NOTIFY=DELAY is accepted and ignored; RFC 3461
-// makes them optional), adaptive per-destination concurrency (Postfix's
+// Left out: adaptive per-destination concurrency (Postfix's
 // slow start), destinations per MX host rather than per domain, dead
 // destinations shared between nodes, and a check of the lease owner when
-// recording outcomes (leases are renewed instead).
+// recording outcomes (leases are renewed instead), and a configuration
+// key for the delay warning (interface.md's [queue] has none, so the
+// server keeps the 4h default).
 package queue

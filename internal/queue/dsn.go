@@ -45,6 +45,9 @@ type rcptStatus struct {
 	Text        string // the reply text, or the local reason
 	LastAttempt time.Time
 	Expired     bool // a temporary failure that outlived max_age
+	// WillRetryUntil is when a delayed recipient is given up (RFC 3464
+	// §2.3.7); zero for other actions.
+	WillRetryUntil time.Time
 }
 
 // report is one DSN about one queued message.
@@ -237,6 +240,9 @@ func (r *report) writeStatus(w *bufio.Writer) {
 		}
 		if !s.LastAttempt.IsZero() {
 			fmt.Fprintf(w, "Last-Attempt-Date: %s\r\n", s.LastAttempt.Format(time.RFC1123Z))
+		}
+		if !s.WillRetryUntil.IsZero() {
+			fmt.Fprintf(w, "Will-Retry-Until: %s\r\n", s.WillRetryUntil.Format(time.RFC1123Z))
 		}
 	}
 }

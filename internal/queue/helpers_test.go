@@ -97,7 +97,7 @@ func (r storeResolver) Resolve(ctx context.Context, addr string) ([]LocalTarget,
 
 // env is one test's store, intake and clock.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	st     *sqlite.Store
 	in     *intake.Service
@@ -110,7 +110,7 @@ var (
 	cred     auth.Credentials
 )
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	st, err := sqlite.Open(t.Context(), t.TempDir(), nil)
 	if err != nil {

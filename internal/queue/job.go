@@ -55,7 +55,7 @@ func (r *Runner) deliver(ctx context.Context, g *group) Result {
 	env := &Envelope{From: first.Sender, BodyType: first.BodyType, SMTPUTF8: first.SMTPUTF8,
 		Ret: first.Ret, EnvID: first.EnvID, MsgID: first.MsgID}
 	for _, e := range g.entries {
-		env.Rcpts = append(env.Rcpts, Rcpt{Addr: e.Rcpt, Notify: e.Notify, ORCPT: e.ORCPT})
+		env.Rcpts = append(env.Rcpts, Rcpt{Addr: e.Rcpt, Notify: WireNotify(e.Notify), ORCPT: e.ORCPT})
 	}
 	body := Body{Size: first.Size, Open: func() (io.ReadCloser, error) { return r.st.OpenBody(ctx, first.BodyID) }}
 	res := r.d.Deliver(ctx, g.key.domain, env, body)

@@ -21,6 +21,7 @@ type plan struct {
 	r       *Runner
 	now     time.Time
 	removes []removal
+	delays  []*delayNotice
 	defers  map[deferKey][]int64
 }
 
@@ -52,8 +53,8 @@ func newPlan(r *Runner) *plan {
 }
 
 // wantsNotify reports whether an RFC 3461 NOTIFY value asks for kind
-// (SUCCESS, FAILURE, DELAY). Absent NOTIFY means FAILURE (§4.1); DELAY
-// is not sent by this queue.
+// (SUCCESS, FAILURE, DELAY). Absent NOTIFY means FAILURE (§4.1), and no
+// DELAY: this queue sends delay notices only when asked (delay.go).
 func wantsNotify(notify, kind string) bool {
 	if notify == "" {
 		return kind == "FAILURE"
@@ -70,6 +71,7 @@ func wantsNotify(notify, kind string) bool {
 func (p *plan) add(ctx context.Context, g *group, res Result, interrupted bool) {
 	rm := removal{entry: g.entries[0]}
 	var statuses []rcptStatus
+	var delay *delayNotice
 	for i, e := range g.entries {
 		rr := res.Rcpts[i]
 		expired := !rr.Delivered && !rr.Permanent && p.now.Sub(e.Created) >= p.r.cfg.MaxAge
@@ -98,7 +100,13 @@ func (p *plan) add(ctx context.Context, g *group, res Result, interrupted bool) 
 			p.defers[key] = append(p.defers[key], e.ID)
 			p.r.log.Info("deferred", "msg", e.MsgID, "rcpt", e.Rcpt, "attempts", e.Attempts+1, "reason", key.lastErr)
 			p.r.m.result("deferred")
+			if p.wantsDelayNotice(e) {
+				p.addDelay(&delay, e, rr)
+			}
 		}
+	}
+	if delay != nil {
+		p.delays = append(p.delays, delay)
 	}
 	if len(statuses) > 0 {
 		rm.report = p.report(g.entries[0], statuses)
@@ -112,10 +120,12 @@ func (p *plan) add(ctx context.Context, g *group, res Result, interrupted bool) 
 func (p *plan) status(e store.QueueEntry, rr RcptResult, action string, expired bool) rcptStatus {
 	st := rcptStatus{Rcpt: e.Rcpt, ORCPT: e.ORCPT, Action: action, Status: rr.Enhanced,
 		RemoteMTA: rr.Host, Code: rr.Code, Text: rr.Text, LastAttempt: p.now, Expired: expired}
-	if st.Status == "" || !validStatus(st.Status) {
+	if st.Status == "" || !validStatus(st.Status) || (action == actionDelayed && st.Status[0] != '4') {
 		switch {
 		case action == actionRelayed:
 			st.Status = "2.0.0"
+		case action == actionDelayed:
+			st.Status = "4.0.0"
 		case expired:
 			st.Status = "4.4.7" // RFC 3463: delivery time expired
 		default:
@@ -210,7 +220,7 @@ func (p *plan) nextAttempt(k deferKey) time.Time {
 }
 
 // apply writes the plan: removals (with their reports) first, then
-// deferrals. A failed write leaves the entries leased: they come back
+// delay notices, then deferrals. A failed write leaves the entries leased: they come back
 // when the lease ends (a delivered one may then be sent twice, never
 // lost).
 func (p *plan) apply(ctx context.Context) {
@@ -218,6 +228,9 @@ func (p *plan) apply(ctx context.Context) {
 	defer cancel()
 	for _, rm := range p.removes {
 		p.applyRemoval(ctx, rm)
+	}
+	for _, dn := range p.delays {
+		p.applyDelay(ctx, dn)
 	}
 	for k, ids := range p.defers {
 		if err := p.r.st.QueueDefer(ctx, ids, p.nextAttempt(k), k.lastErr); err != nil {

@@ -19,6 +19,7 @@ type Runner struct {
 	m   *Metrics
 
 	kick chan struct{} // capacity 1: "there may be new due work"
+	rm   *remover      // group commit of delivered entries
 
 	// The scheduler's state, owned by Run's goroutine.
 	sched scheduler
@@ -34,7 +35,7 @@ func New(cfg Config, st Store, d Deliverer, res Resolver, log *slog.Logger, m *M
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := &Runner{cfg: c, st: st, d: d, res: res, log: log.With("component", "queue"), m: m,
-		kick: make(chan struct{}, 1)}
+		kick: make(chan struct{}, 1), rm: &remover{st: st}}
 	r.sched.init()
 	return r, nil
 }
@@ -67,6 +68,8 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer scan.Stop()
 	renew := time.NewTicker(r.cfg.Lease / 3)
 	defer renew.Stop()
+	watch, stopWatch := r.watchTicks()
+	defer stopWatch()
 
 	r.updateLen(ctx)
 	needClaim := true
@@ -91,6 +94,8 @@ func (r *Runner) Run(ctx context.Context) error {
 		case <-scan.C:
 			needClaim = true
 			r.updateLen(ctx)
+		case <-watch:
+			needClaim = r.dueNow(ctx)
 		case <-renew.C:
 			r.renew(ctx)
 		case j := <-done:

@@ -24,6 +24,14 @@ import (
 // with remote recipients.
 func newQueue(cfg *config.Config, st *sqlite.Store, in *intake.Service, d queue.Deliverer, r queue.Resolver,
 	log *slog.Logger, reg prometheus.Registerer) (*queue.Runner, error) {
+	// Before any delivery: without it every relayed message costs a scan
+	// of the queue (sqlite.Store.EnsureQueueIndexes). Seconds at most,
+	// once, on a huge queue.
+	ictx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := st.EnsureQueueIndexes(ictx); err != nil {
+		return nil, err
+	}
 	return queue.New(queue.Config{
 		Owner:          cfg.Hostname,
 		Hostname:       cfg.Hostname,

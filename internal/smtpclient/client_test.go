@@ -327,4 +327,10 @@ func TestFromConfig(t *testing.T) {
 	if got.Hostname != "mx.posthorn.test" || got.DataTermTimeout != c.SMTP.DataTermTimeout.D() || got.DataInitTimeout != c.SMTP.DataInitTimeout.D() || got.IdleTimeout != 30*time.Second {
 		t.Errorf("config %+v", got)
 	}
+	// One idle connection kept per delivery the queue may run to a host.
+	c.Queue.PerDestination = 7
+	fc = FromConfig(c)
+	if got := fc.withDefaults().MaxIdlePerHost; got != 7 {
+		t.Errorf("MaxIdlePerHost %d, want per_destination 7", got)
+	}
 }

@@ -28,7 +28,8 @@ type Config struct {
 	// IdleTimeout closes (with QUIT) a pooled connection unused that long
 	// (default 30s); MaxMessagesPerConn closes it after that many
 	// transactions (default 100); MaxIdlePerHost bounds idle connections
-	// kept per host (default 4). A negative MaxIdlePerHost disables reuse.
+	// kept per host (default 4; FromConfig: [queue] per_destination). A
+	// negative MaxIdlePerHost disables reuse.
 	IdleTimeout        time.Duration
 	MaxMessagesPerConn int
 	MaxIdlePerHost     int
@@ -106,5 +107,10 @@ func FromConfig(c *config.Config) Config {
 		DataInitTimeout:  s.DataInitTimeout.D(),
 		DataBlockTimeout: s.DataBlockTimeout.D(),
 		DataTermTimeout:  s.DataTermTimeout.D(),
+		// As many idle connections per host as the queue may run
+		// deliveries to one destination: a burst that used them all
+		// finds them again, instead of quitting all but 4 and dialling
+		// (and greeting, EHLO, STARTTLS) anew for the next burst.
+		MaxIdlePerHost: c.Queue.PerDestination,
 	}
 }
