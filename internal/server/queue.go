@@ -14,32 +14,22 @@ import (
 	"github.com/posthorn/posthorn/internal/queue"
 	"github.com/posthorn/posthorn/internal/relay"
 	"github.com/posthorn/posthorn/internal/smtpclient"
-	"github.com/posthorn/posthorn/internal/store/sqlite"
 )
 
-// newQueue makes the relay queue's runner from the [queue] settings. The
-// lease owner is the host name: stable across restarts, so that a runner
-// restarted after kill -9 releases what it held at once (one SQLite node
-// per data directory). Run it with Run(ctx); call Kick after a commit
-// with remote recipients.
-func newQueue(cfg *config.Config, st *sqlite.Store, in *intake.Service, d queue.Deliverer, r queue.Resolver,
-	log *slog.Logger, reg prometheus.Registerer) (*queue.Runner, error) {
-	// Before any delivery: without it every relayed message costs a scan
-	// of the queue (sqlite.Store.EnsureQueueIndexes). Seconds at most,
-	// once, on a huge queue.
-	ictx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if err := st.EnsureQueueIndexes(ictx); err != nil {
-		return nil, err
-	}
+// newQueue makes the relay queue's runner from the [queue] settings,
+// with lease owner and lease length (0: the queue's default). Run it with
+// Run(ctx); call Kick after a commit with remote recipients.
+func newQueue(cfg *config.Config, st queue.Store, owner string, lease time.Duration, in *intake.Service,
+	d queue.Deliverer, r queue.Resolver, log *slog.Logger, reg prometheus.Registerer) (*queue.Runner, error) {
 	return queue.New(queue.Config{
-		Owner:          cfg.Hostname,
+		Owner:          owner,
 		Hostname:       cfg.Hostname,
 		NewSpool:       in.NewSpool,
 		FirstRetry:     cfg.Queue.FirstRetry.D(),
 		MaxInterval:    cfg.Queue.MaxInterval.D(),
 		MaxAge:         cfg.Queue.MaxAge.D(),
 		PerDestination: cfg.Queue.PerDestination,
+		Lease:          lease,
 		// The runner wakes on Kick and on this tick; short retry intervals
 		// (tests, impatient operators) need a tick of their own size.
 		ScanInterval: min(30*time.Second, max(time.Second, cfg.Queue.FirstRetry.D()/2)),

@@ -77,12 +77,21 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*open
 	return nil, fmt.Errorf("store.driver %q: must be %q or %q", cfg.Store.Driver, config.DriverSQLite, config.DriverPostgres)
 }
 
-// newQueue makes the relay queue's runner for the store: one node's
-// (lease owner: the host name) or a cluster node's (newSharedQueue).
+// newQueue makes the relay queue's runner for the store. One node names
+// itself by the host name: stable across restarts, so that a runner
+// restarted after kill -9 releases what it held at once. Nodes sharing a
+// store usually share the host name too (one MX name), and a node that
+// starts releases every lease of its name: each names itself by host name
+// and a node id kept in data_dir, and holds leases for sharedLease only,
+// since another node can take over the work of one that died.
 func (o *openedStore) newQueue(cfg *config.Config, in *intake.Service, d queue.Deliverer, r queue.Resolver,
 	log *slog.Logger, reg prometheus.Registerer) (*queue.Runner, error) {
-	if lite, ok := o.Store.(*sqlite.Store); ok && !o.shared {
-		return newQueue(cfg, lite, in, d, r, log, reg)
+	if !o.shared {
+		return newQueue(cfg, o.Store, cfg.Hostname, 0, in, d, r, log, reg)
 	}
-	return newSharedQueue(cfg, o.Store, in, d, r, log, reg)
+	id, err := nodeID(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	return newQueue(cfg, o.Store, cfg.Hostname+"/"+id, sharedLease, in, d, r, log, reg)
 }

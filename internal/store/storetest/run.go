@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"QueueFail", testQueueFail},
 		{"QueueList", testQueueList},
 		{"QueueClaimRace", testQueueClaimRace},
+		{"QueueWatch", testQueueWatch},
 		{"IMAPMailboxes", testIMAPMailboxes},
 		{"IMAPFlags", testIMAPFlags},
 		{"IMAPAppendCopy", testIMAPAppendCopy},
