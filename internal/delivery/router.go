@@ -6,6 +6,13 @@
 // the store's, made durable by intake. Remote targets of aliases
 // (forwarding) and relay through the queue arrive with the submission and
 // relay issue; until then a remote target is refused as not local.
+//
+// Over a directory that implements Versioned (the SQLite store), the
+// Router keeps successful resolutions in memory and drops them all as soon
+// as the directory's version moves, which every change of users or
+// aliases does, in any process: a RCPT after `posthorn alias del` sees the
+// change. Users with a quota are read every time (their used bytes move
+// with every delivery), and failures are never kept.
 package delivery
 
 import (
@@ -37,11 +44,14 @@ type Target struct {
 	Remote  bool
 }
 
-// Router resolves recipient addresses.
+// Router resolves recipient addresses. Over a Versioned directory it
+// caches resolutions (cache.go).
 type Router struct {
 	dir        Directory
 	domains    map[string]bool
 	postmaster string
+	ver        Versioned // nil: no cache
+	cache      resolveCache
 }
 
 // NewRouter makes a router for the local domains; postmaster is where
@@ -51,7 +61,9 @@ func NewRouter(dir Directory, domains []string, postmaster string) *Router {
 	for _, x := range domains {
 		d[strings.ToLower(x)] = true
 	}
-	return &Router{dir: dir, domains: d, postmaster: postmaster}
+	r := &Router{dir: dir, domains: d, postmaster: postmaster}
+	r.ver, _ = dir.(Versioned)
+	return r
 }
 
 // IsLocalDomain reports whether mail for domain is delivered here.
@@ -62,22 +74,42 @@ func (r *Router) IsLocalDomain(domain string) bool { return r.domains[strings.To
 // §4.1.1.3). Errors: NotLocal (relay denied), NoSuchUser, OverQuota,
 // or the store's temporary errors.
 func (r *Router) Resolve(ctx context.Context, rcpt string) ([]Target, error) {
-	var out []Target
-	seen := map[string]bool{}
-	err := r.resolve(ctx, rcpt, 0, seen, &out)
-	return out, err
+	var v [2]uint64
+	cached := false
+	if r.ver != nil {
+		// The version is read before the lookups: a change during them
+		// makes the result too old to keep.
+		if v, cached = r.ver.DirectoryVersion(); cached {
+			if ts, ok := r.cache.get(rcpt, v); ok {
+				return ts, nil
+			}
+		}
+	}
+	w := walk{seen: map[string]bool{}}
+	err := r.resolve(ctx, rcpt, 0, &w)
+	if err == nil && cached && !w.quota {
+		r.cache.put(rcpt, v, w.out)
+	}
+	return w.out, err
 }
 
-// seen holds the targets already in out: "#<user id>" for local users, the
-// lower-cased address for remote ones.
-func (r *Router) resolve(ctx context.Context, rcpt string, depth int, seen map[string]bool, out *[]Target) error {
+// walk is the state of one resolution.
+type walk struct {
+	out []Target
+	// seen holds the targets already in out: "#<user id>" for local
+	// users, the lower-cased address for remote ones.
+	seen  map[string]bool
+	quota bool // a target user has a quota: the result may not be cached
+}
+
+func (r *Router) resolve(ctx context.Context, rcpt string, depth int, w *walk) error {
 	if depth > maxAliasDepth {
 		return mailerr.Permanent(mailerr.Policy, "alias nesting too deep", nil)
 	}
 	local, domain, ok := split(rcpt)
 	if !ok {
 		if strings.EqualFold(rcpt, "postmaster") {
-			return r.resolve(ctx, r.postmaster, depth+1, seen, out)
+			return r.resolve(ctx, r.postmaster, depth+1, w)
 		}
 		return mailerr.Permanent(mailerr.BadInput, "address has no domain", nil)
 	}
@@ -87,20 +119,20 @@ func (r *Router) resolve(ctx context.Context, rcpt string, depth int, seen map[s
 		}
 		// An alias forwards here (the caller already accepted the alias).
 		key := strings.ToLower(rcpt)
-		if !seen[key] {
-			seen[key] = true
-			*out = append(*out, Target{Address: rcpt, Remote: true})
+		if !w.seen[key] {
+			w.seen[key] = true
+			w.out = append(w.out, Target{Address: rcpt, Remote: true})
 		}
 		return nil
 	}
 	addr := local + "@" + strings.ToLower(domain)
 	if strings.EqualFold(local, "postmaster") && !strings.EqualFold(addr, r.postmaster) {
-		return r.resolve(ctx, r.postmaster, depth+1, seen, out)
+		return r.resolve(ctx, r.postmaster, depth+1, w)
 	}
 	// A user first: most recipients are users, and the store keeps users
 	// and aliases apart (one address is never both), so the order only
 	// saves the second lookup.
-	if err := r.user(ctx, addr, seen, out); !mailerr.Is(err, mailerr.NoSuchUser) {
+	if err := r.user(ctx, addr, w); !mailerr.Is(err, mailerr.NoSuchUser) {
 		return err
 	}
 	targets, err := r.dir.AliasTargets(ctx, addr)
@@ -116,10 +148,10 @@ func (r *Router) resolve(ctx context.Context, rcpt string, depth int, seen map[s
 			continue // the store refuses these; never loop on one
 		}
 		followed++
-		if err := r.resolve(ctx, t, depth+1, seen, out); err != nil {
+		if err := r.resolve(ctx, t, depth+1, w); err != nil {
 			return err
 		}
-		if len(*out) > maxTargets {
+		if len(w.out) > maxTargets {
 			return mailerr.Permanent(mailerr.Policy, "alias expands to too many recipients", nil)
 		}
 	}
@@ -129,18 +161,21 @@ func (r *Router) resolve(ctx context.Context, rcpt string, depth int, seen map[s
 	return nil
 }
 
-// user adds the local user addr to out once.
-func (r *Router) user(ctx context.Context, addr string, seen map[string]bool, out *[]Target) error {
+// user adds the local user addr to the walk's targets once.
+func (r *Router) user(ctx context.Context, addr string, w *walk) error {
 	u, err := r.dir.UserByAddress(ctx, addr)
 	if err != nil {
 		return err
 	}
-	if u.Quota > 0 && u.Used >= u.Quota {
-		return mailerr.Temporary(mailerr.OverQuota, "mailbox full", nil)
+	if u.Quota > 0 {
+		w.quota = true
+		if u.Used >= u.Quota {
+			return mailerr.Temporary(mailerr.OverQuota, "mailbox full", nil)
+		}
 	}
-	if key := "#" + strconv.FormatInt(u.ID, 10); !seen[key] {
-		seen[key] = true
-		*out = append(*out, Target{UserID: u.ID, Address: u.Address})
+	if key := "#" + strconv.FormatInt(u.ID, 10); !w.seen[key] {
+		w.seen[key] = true
+		w.out = append(w.out, Target{UserID: u.ID, Address: u.Address})
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/posthorn/posthorn/internal/auth"
 	"github.com/posthorn/posthorn/internal/config"
+	"github.com/posthorn/posthorn/internal/delivery"
 	"github.com/posthorn/posthorn/internal/intake"
 	"github.com/posthorn/posthorn/internal/queue"
 	"github.com/posthorn/posthorn/internal/store"
@@ -94,4 +95,15 @@ func (o *openedStore) newQueue(cfg *config.Config, in *intake.Service, d queue.D
 		return nil, err
 	}
 	return newQueue(cfg, o.Store, cfg.Hostname+"/"+id, sharedLease, in, d, r, log, reg)
+}
+
+// DirectoryVersion makes the opened store a delivery.Versioned when the
+// store under it is one (SQLite, one node), so that the SMTP router keeps
+// its RCPT lookups in memory. A shared store gives none: other nodes
+// change users and aliases without touching this node's marker.
+func (o *openedStore) DirectoryVersion() ([2]uint64, bool) {
+	if v, ok := o.Store.(delivery.Versioned); ok && !o.shared {
+		return v.DirectoryVersion()
+	}
+	return [2]uint64{}, false
 }

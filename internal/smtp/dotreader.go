@@ -2,6 +2,8 @@ package smtp
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 )
@@ -99,21 +101,47 @@ func (d *DotReader) Read(p []byte) (int, error) {
 // scan consumes octets of buf, writing output to p from *out, and returns
 // how many it consumed. It stops when p is full, when output spilled into
 // pend, or at the end of the data.
+//
+// Inside a line it finds the line end with bytes.IndexByte (vectorised)
+// rather than testing every octet: lf is the next LF at or after i,
+// searched again only once i passes it, and a CR is looked for only up
+// to lf, so each octet is searched at most twice however the CRs and LFs
+// are spread.
 func (d *DotReader) scan(p []byte, out *int, buf []byte) int {
 	i := 0
+	lf := -1 // the next LF at or after i (len(buf) if none); -1: not searched yet
 	for i < len(buf) && !d.done && *out < len(p) && d.npend == 0 {
 		c := buf[i]
 		switch d.state {
 		case stMid:
-			j := i
-			for j < len(buf) && buf[j] != '\r' && buf[j] != '\n' {
-				if buf[j] >= 0x80 {
+			if lf < i {
+				lf = len(buf)
+				if k := bytes.IndexByte(buf[i:], '\n'); k >= 0 {
+					lf = i + k
+				}
+			}
+			j := lf
+			if k := bytes.IndexByte(buf[i:lf], '\r'); k >= 0 {
+				j = i + k
+			}
+			if j == lf-1 && lf < len(buf) && lf+1-i <= len(p)-*out {
+				// The common line: text, then the client's own CRLF. It
+				// goes out as it came, and the next line starts.
+				run := buf[i : lf+1]
+				d.putRun(p, out, run)
+				if !d.eightBit && hasHigh(run) {
 					d.eightBit = true
 				}
-				j++
+				i = lf + 1
+				d.state = stBOL
+				continue
 			}
 			if j > i {
-				i += d.putRun(p, out, buf[i:j])
+				k := d.putRun(p, out, buf[i:j])
+				if !d.eightBit && hasHigh(buf[i:i+k]) {
+					d.eightBit = true
+				}
+				i += k
 				continue
 			}
 			if c == '\r' {
@@ -181,6 +209,22 @@ func (d *DotReader) scan(p []byte, out *int, buf []byte) int {
 		}
 	}
 	return i
+}
+
+// hasHigh reports whether b has an octet above 127, eight at a time.
+func hasHigh(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return true
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c >= 0x80 {
+			return true
+		}
+	}
+	return false
 }
 
 // put emits one octet, to p or to pend, unless over the limit.

@@ -205,3 +205,36 @@ func BenchmarkDotReader(b *testing.B) {
 		}
 	}
 }
+
+// TestDotReaderReadSizes reads one message through every small read size
+// and buffer size, and with limits around its size: the output (whole
+// CRLF lines go out in one piece when they fit, otherwise octet by
+// octet) must not depend on them.
+func TestDotReaderReadSizes(t *testing.T) {
+	in := "Subject: x\r\n\r\nline one\r\n..stuffed\r\nbare\nlf\rcr\r\n\r\n.\r\r\n\xe9t\xe9\r\nlast\r\n.\r\ntail"
+	want := "Subject: x\r\n\r\nline one\r\n.stuffed\r\nbare\r\nlf\r\ncr\r\n\r\n.\r\n\r\n\xe9t\xe9\r\nlast\r\n"
+	for _, bufSize := range []int{16, 17, 23, 64, 4096} {
+		for readSize := 1; readSize <= 40; readSize++ {
+			for _, max := range []int64{0, int64(len(want)), int64(len(want)) - 1, 10} {
+				br := bufio.NewReaderSize(strings.NewReader(in), bufSize)
+				d := NewDotReader(br, max)
+				var out bytes.Buffer
+				var err error
+				for buf := make([]byte, readSize); err == nil; {
+					var n int
+					n, err = d.Read(buf)
+					out.Write(buf[:n])
+				}
+				rest, _ := io.ReadAll(br)
+				wantOut, wantErr := want, error(io.EOF)
+				if max > 0 && max < int64(len(want)) {
+					wantOut, wantErr = want[:max], ErrTooBig
+				}
+				if out.String() != wantOut || err != wantErr || string(rest) != "tail" || !d.EightBit() || d.Size() != int64(len(want)) {
+					t.Fatalf("buffer %d, reads of %d, max %d: %q, %v, rest %q, 8bit %v, size %d",
+						bufSize, readSize, max, out.String(), err, rest, d.EightBit(), d.Size())
+				}
+			}
+		}
+	}
+}

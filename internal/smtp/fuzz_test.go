@@ -93,6 +93,28 @@ func FuzzDotReader(f *testing.F) {
 		} else if !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Fatalf("unexpected error %v", err)
 		}
+		high := false
+		for _, c := range in[:consumed] {
+			high = high || c >= 0x80
+		}
+		if d.EightBit() != high {
+			t.Fatalf("EightBit() = %v, input has 8-bit octets: %v", d.EightBit(), high)
+		}
+		// The output does not depend on how the input is buffered and read.
+		d2 := NewDotReader(bufio.NewReaderSize(bytes.NewReader(in), 4096), int64(max))
+		var out2 []byte
+		var err2 error
+		for buf := make([]byte, 7); err2 == nil; {
+			var n int
+			n, err2 = d2.Read(buf)
+			out2 = append(out2, buf[:n]...)
+		}
+		if errors.Is(err2, io.EOF) {
+			err2 = nil
+		}
+		if !bytes.Equal(out, out2) || !errors.Is(err2, err) && err2 != err {
+			t.Fatalf("4096/7 buffers: %q, %v; 16/ReadAll: %q, %v", out2, err2, out, err)
+		}
 		checkRoundTrip(t, in)
 	})
 }

@@ -73,12 +73,14 @@ func (s *session) cmdData(arg string) error {
 	}
 	w := &txWriter{t: s.tx.t}
 	s.writeReceived(w)
+	s.beginData()
 	dr := smtp.NewDotReader(s.br, s.cfg.MaxMessageSize)
 	bp := copyPool.Get().(*[]byte)
 	s.inData = true
 	_, err := io.CopyBuffer(w, dr, *bp)
 	s.inData = false
 	copyPool.Put(bp)
+	s.shrinkReader()
 	switch {
 	case errors.Is(err, smtp.ErrTooBig):
 		s.finishTooBig(dr.Size())

@@ -26,6 +26,10 @@
 //     the 421 4.7.0 sent to a connection over MaxConnections, which has no
 //     session.
 //   - Octets pipelined after STARTTLS are discarded, never executed.
+//   - Each session reads through a 4 KiB buffer; during DATA through a
+//     64 KiB one from a pool, kept after DATA only while it still holds
+//     octets the client pipelined (datareader.go). Every octet is read
+//     from one buffer, once, in order.
 //
 // Choices where RFC 5321 leaves one: DATA or BDAT after MAIL with no
 // accepted recipient gets 554 5.5.1 "No valid recipients"; without MAIL,

@@ -36,15 +36,18 @@ var errQuit = errors.New("quit")
 type session struct {
 	srv  *Server
 	cfg  *Config
-	raw  net.Conn // the accepted connection; closing it ends everything
-	conn net.Conn // raw, or the TLS connection over it
-	br   *bufio.Reader
+	raw  net.Conn      // the accepted connection; closing it ends everything
+	conn net.Conn      // raw, or the TLS connection over it
+	br   *bufio.Reader // small, or a large one during and right after DATA (datareader.go)
 	lr   smtp.LineReader
-	out  *[]byte // pending replies, nil when there are none
-	werr error
-	ctx  context.Context
-	log  *slog.Logger
-	info ConnInfo
+	// small is the session's own reader; bigSrc feeds the large one.
+	small  *bufio.Reader
+	bigSrc *prefixReader
+	out    *[]byte // pending replies, nil when there are none
+	werr   error
+	ctx    context.Context
+	log    *slog.Logger
+	info   ConnInfo
 
 	mu   sync.Mutex
 	idle bool // waiting for a command outside a transaction: Shutdown may interrupt
@@ -97,7 +100,8 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 	ss := &session{srv: s, cfg: &s.cfg, raw: conn, conn: conn, ctx: ctx}
 	ss.info = ConnInfo{SessionID: newSessionID(), Remote: conn.RemoteAddr(), Local: conn.LocalAddr(), Listener: s.cfg.ListenerName}
 	ss.log = s.log.With("session", ss.info.SessionID)
-	ss.br = bufio.NewReaderSize(connReader{ss}, readBufferSize)
+	ss.small = bufio.NewReaderSize(connReader{ss}, readBufferSize)
+	ss.br = ss.small
 	ss.lr.R = ss.br
 	s.addSession(ss)
 	start := time.Now()
@@ -180,6 +184,7 @@ func (s *session) readCommand() ([]byte, error) {
 	if s.cfg.Auth != nil {
 		limit = smtp.MaxAuthLine
 	}
+	s.shrinkReader()
 	line, err := s.lr.ReadLine(limit)
 	s.mu.Lock()
 	s.idle = false

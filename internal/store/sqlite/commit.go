@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"strings"
 	"sync"
 
 	"github.com/posthorn/posthorn/internal/intake"
@@ -23,31 +21,26 @@ const chunkSize = 64 << 10
 // files (in-memory bodies are sliced without copying).
 var chunkBufs = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
 
-// commitStmts are the statements of one CommitBatch: prepared once per
-// store (see stmtCache) and bound to each transaction.
-type commitStmts struct {
-	body, chunk, mailbox, message, used, queue *sql.Stmt
-	touched                                    []int64 // mailboxes that got a message
-}
-
-// commitSQL are the statements of commitStmts, in field order.
-var commitSQL = [...]string{
-	"INSERT INTO bodies (msg_id, size, refs) VALUES (?, ?, ?) RETURNING id",
-	"INSERT INTO body_chunks (body_id, seq, data) VALUES (?, ?, ?)",
-	`UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
-			WHERE user_id = ? AND name = ? RETURNING id, uidnext - 1, highestmodseq`,
-	`INSERT INTO messages (mailbox_id, uid, body_id, prefix, size, internal_date, modseq)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`,
-	"UPDATE users SET used = used + ? WHERE id = ?",
-	`INSERT INTO queue (msg_id, body_id, sender, rcpt, orcpt, notify, envid, ret,
-			smtputf8, body_type, next_attempt, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-}
+// Single statements of a commit, prepared once per store (see stmtCache)
+// on the writer. The INSERTs are multi-row (commit_rows.go).
+const (
+	sqlMaxBodyID = "SELECT coalesce(max(id), 0) FROM bodies"
+	// sqlTakeUIDs reserves n UIDs and n modseqs of one mailbox: it returns
+	// the first of each.
+	sqlTakeUIDs = `UPDATE mailboxes SET uidnext = uidnext + ?1, highestmodseq = highestmodseq + ?1
+			WHERE user_id = ?2 AND name = ?3 RETURNING id, uidnext - ?1, highestmodseq - ?1 + 1`
+	sqlAddUsed = "UPDATE users SET used = used + ? WHERE id = ?"
+)
 
 // prepareWriter prepares the commit statements on the writer. It must run
 // outside any transaction: the writer has a single connection, which a
 // transaction holds.
 func (s *Store) prepareWriter(ctx context.Context) error {
-	for _, q := range commitSQL {
+	qs := []string{sqlMaxBodyID, sqlTakeUIDs, sqlAddUsed}
+	for _, m := range multiRows {
+		qs = append(qs, m.sqls[:]...)
+	}
+	for _, q := range qs {
 		if _, err := s.stmts.stmt(ctx, s.w, q); err != nil {
 			return dbError("prepare", err)
 		}
@@ -55,26 +48,13 @@ func (s *Store) prepareWriter(ctx context.Context) error {
 	return nil
 }
 
-// prepareCommit binds the prepared commit statements to tx.
-func (s *Store) prepareCommit(ctx context.Context, tx *sql.Tx) (*commitStmts, error) {
-	var c commitStmts
-	for i, dst := range []**sql.Stmt{&c.body, &c.chunk, &c.mailbox, &c.message, &c.used, &c.queue} {
-		st, ok := s.stmts.get(s.w, commitSQL[i])
-		if !ok {
-			c.close()
-			return nil, errors.New("commit statements not prepared")
-		}
-		*dst = tx.StmtContext(ctx, st)
+// txStmt binds the prepared statement q to tx.
+func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, error) {
+	st, ok := s.stmts.get(s.w, q)
+	if !ok {
+		return nil, errors.New("commit statements not prepared")
 	}
-	return &c, nil
-}
-
-func (c *commitStmts) close() {
-	for _, st := range []*sql.Stmt{c.body, c.chunk, c.mailbox, c.message, c.used, c.queue} {
-		if st != nil {
-			st.Close()
-		}
-	}
+	return tx.StmtContext(ctx, st), nil
 }
 
 // CommitBatch stores msgs in one transaction, durable when it returns nil:
@@ -82,104 +62,30 @@ func (c *commitStmts) close() {
 // (UID from the mailbox's uidnext, a new modseq, the user's used bytes
 // raised by prefix + body) and one queue row per remote recipient. Any
 // failure rolls everything back.
+//
+// The work is done per kind of row for the whole batch, not per message:
+// one UPDATE per mailbox reserves the UIDs of all its new messages, one
+// per user adds the used bytes, and the rows go in with multi-row INSERTs.
+// A batch of ten 1 KB messages to one user is about ten statements, not
+// fifty.
 func (s *Store) CommitBatch(ctx context.Context, msgs []*intake.Message) error {
 	for _, m := range msgs {
 		if m == nil || m.Body == nil {
 			return mailerr.Permanent(mailerr.BadInput, "message without a body", nil)
 		}
 	}
-	now := s.now().Unix()
-	var touched []int64
-	err := s.write(ctx, "commit", func(tx *sql.Tx) error {
-		c, err := s.prepareCommit(ctx, tx)
-		if err != nil {
-			return err
-		}
-		defer c.close()
-		for _, m := range msgs {
-			if err := c.store(ctx, m, now); err != nil {
-				return fmt.Errorf("message %s: %w", m.ID, err)
-			}
-		}
-		touched = c.touched
-		return nil
-	})
+	b := newCommitBatch(s, s.now().Unix())
+	err := s.write(ctx, "commit", func(tx *sql.Tx) error { return b.run(ctx, tx, msgs) })
 	if err == nil {
-		s.hub.Publish(touched...) // IDLE sessions see the new messages
+		s.hub.Publish(b.touched...) // IDLE sessions see the new messages
 	}
 	return err
 }
 
-// store writes one message.
-func (c *commitStmts) store(ctx context.Context, m *intake.Message, now int64) error {
-	refs := len(m.Local) + len(m.Remote)
-	if refs == 0 {
-		return nil // nobody to deliver to: nothing to keep
-	}
-	size := int64(len(m.Head)) + m.Body.Size()
-	var bodyID int64
-	if err := c.body.QueryRowContext(ctx, m.ID, size, refs).Scan(&bodyID); err != nil {
-		return err
-	}
-	if err := c.storeChunks(ctx, bodyID, m.Head, m.Body); err != nil {
-		return err
-	}
-	date := now
-	if !m.Arrived.IsZero() {
-		date = m.Arrived.Unix()
-	}
-	for _, r := range m.Local {
-		name := r.Mailbox
-		if name == "" || strings.EqualFold(name, "INBOX") {
-			name = "INBOX" // RFC 9051 §5.1: INBOX is case-insensitive
-		}
-		var mbID, uid, modseq int64
-		err := c.mailbox.QueryRowContext(ctx, r.UserID, name).Scan(&mbID, &uid, &modseq)
-		if errors.Is(err, sql.ErrNoRows) {
-			return mailerr.Permanent(mailerr.NoSuchUser,
-				fmt.Sprintf("no mailbox %q for %s", name, r.Address), nil)
-		} else if err != nil {
-			return err
-		}
-		if uid >= math.MaxUint32 {
-			return mailerr.Permanent(mailerr.Policy, "mailbox "+name+" has run out of UIDs", nil)
-		}
-		c.touched = append(c.touched, mbID)
-		rowSize := int64(len(r.Prefix)) + size
-		if _, err := c.message.ExecContext(ctx, mbID, uid, bodyID, nz(r.Prefix), rowSize, date, modseq); err != nil {
-			return err
-		}
-		if _, err := c.used.ExecContext(ctx, rowSize, r.UserID); err != nil {
-			return err
-		}
-	}
-	smtputf8 := 0
-	if m.SMTPUTF8 {
-		smtputf8 = 1
-	}
-	for _, r := range m.Remote {
-		if _, err := c.queue.ExecContext(ctx, m.ID, bodyID, m.From, r.Address, r.ORCPT, r.Notify,
-			m.EnvID, m.Ret, smtputf8, m.BodyType, now, now); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// storeChunks writes head and the body in chunkSize rows. An in-memory
-// body without a head is sliced as is; otherwise it is read once through
-// a pooled buffer.
-func (c *commitStmts) storeChunks(ctx context.Context, bodyID int64, head []byte, sp *intake.Spool) error {
-	if b := sp.Bytes(); b != nil && len(head) == 0 {
-		for seq := 0; len(b) > 0; seq++ {
-			n := min(len(b), chunkSize)
-			if _, err := c.chunk.ExecContext(ctx, bodyID, seq, b[:n]); err != nil {
-				return err
-			}
-			b = b[n:]
-		}
-		return nil
-	}
+// streamChunks writes head and a body that is not wholly in memory in
+// chunkSize rows, read once through a pooled buffer, one INSERT per chunk
+// (the buffer is reused, so the rows cannot wait for a multi-row INSERT).
+func streamChunks(ctx context.Context, chunk *sql.Stmt, bodyID int64, head []byte, sp *intake.Spool) error {
 	bp := chunkBufs.Get().(*[]byte)
 	defer chunkBufs.Put(bp)
 	buf := *bp
@@ -188,7 +94,7 @@ func (c *commitStmts) storeChunks(ctx context.Context, bodyID int64, head []byte
 	for seq := 0; ; seq++ {
 		n, err := io.ReadFull(r, buf)
 		if n > 0 {
-			if _, err := c.chunk.ExecContext(ctx, bodyID, seq, buf[:n]); err != nil {
+			if _, err := chunk.ExecContext(ctx, bodyID, seq, buf[:n]); err != nil {
 				return err
 			}
 			total += int64(n)
@@ -204,3 +110,27 @@ func (c *commitStmts) storeChunks(ctx context.Context, bodyID int64, head []byte
 	}
 	return nil
 }
+
+// commitStmts stores single messages inside another write transaction
+// (QueueFail commits its report with the removal of the entries).
+type commitStmts struct {
+	s       *Store
+	tx      *sql.Tx
+	touched []int64 // mailboxes that got a message
+}
+
+// prepareCommit returns the message writer for tx.
+func (s *Store) prepareCommit(_ context.Context, tx *sql.Tx) (*commitStmts, error) {
+	return &commitStmts{s: s, tx: tx}, nil
+}
+
+// store writes m as a batch of one.
+func (c *commitStmts) store(ctx context.Context, m *intake.Message, now int64) error {
+	b := newCommitBatch(c.s, now)
+	err := b.run(ctx, c.tx, []*intake.Message{m})
+	c.touched = append(c.touched, b.touched...)
+	return err
+}
+
+// close is there for symmetry with prepareCommit: nothing is held.
+func (c *commitStmts) close() {}

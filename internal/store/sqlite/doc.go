@@ -3,7 +3,16 @@
 //
 // Durability is the product: the database runs in WAL mode with
 // synchronous=FULL, so a commit returns only after its WAL frames are
-// fsynced, and intake's group commit turns that into one fsync per batch.
+// fsynced, and intake's group commit turns that into one fsync per batch
+// (commit_batch.go: multi-row INSERTs, one UID reservation per mailbox).
+// Checkpoints are off the commit path (commit_checkpoint.go): a
+// goroutine with its own connection runs a PASSIVE checkpoint shortly
+// after writes, and a blocking one only when the WAL passes 64 MiB.
+//
+// The directory version (commit_dirversion.go): a marker file,
+// dataDir/posthorn.db-directory, grows by one octet after every write
+// that may change users or aliases, in any process; the SMTP router
+// caches RCPT lookups while its size and mtime stay the same.
 //
 // Connections: ONE writer connection through which every write is
 // serialised (transactions begin IMMEDIATE, so a transaction never has to

@@ -36,6 +36,7 @@ type Store struct {
 	now     func() time.Time // time.Now; tests replace it
 	stmts   stmtCache
 	hub     *notify.Hub // mailbox change signals, published after commit
+	ckpt    *checkpointer
 }
 
 // Open opens (creating if needed) dataDir/posthorn.db, applies any
@@ -66,10 +67,10 @@ func Open(ctx context.Context, dataDir string, log *slog.Logger) (*Store, error)
 		fmt.Sprintf("busy_timeout(%d)", ms),
 		"foreign_keys(1)",
 	}}
-	// wal_autocheckpoint 16384 pages (64 MiB): a batch of large messages
-	// would otherwise checkpoint (and fsync the main file) on most commits.
+	// wal_autocheckpoint 0: the checkpointer copies the WAL into the file
+	// in the background, never inside a commit (commit_checkpoint.go).
 	wq := url.Values{"_pragma": append(common["_pragma"],
-		"journal_mode(WAL)", "synchronous(FULL)", "wal_autocheckpoint(16384)"), "_txlock": {"immediate"}}
+		"journal_mode(WAL)", "synchronous(FULL)", "wal_autocheckpoint(0)"), "_txlock": {"immediate"}}
 	if s.w, err = sql.Open("sqlite", path+"?"+wq.Encode()); err != nil {
 		return nil, dbError("open database", err)
 	}
@@ -85,6 +86,7 @@ func Open(ctx context.Context, dataDir string, log *slog.Logger) (*Store, error)
 		s.w.Close()
 		return nil, err
 	}
+	s.markDirectory("open") // makes the marker, and moves it: this process may have changed things before
 
 	rq := url.Values{"_pragma": append(common["_pragma"], "query_only(1)")}
 	if s.r, err = sql.Open("sqlite", path+"?"+rq.Encode()); err != nil {
@@ -98,6 +100,19 @@ func Open(ctx context.Context, dataDir string, log *slog.Logger) (*Store, error)
 		s.Close()
 		return nil, err
 	}
+	// synchronous(FULL): the checkpoint fsyncs the database file before
+	// SQLite may reuse the WAL it copied.
+	cq := url.Values{"_pragma": append(common["_pragma"], "synchronous(FULL)")}
+	cdb, err := sql.Open("sqlite", path+"?"+cq.Encode())
+	if err != nil {
+		s.Close()
+		return nil, dbError("open database", err)
+	}
+	cdb.SetMaxOpenConns(1)
+	cdb.SetMaxIdleConns(1)
+	cdb.SetConnMaxLifetime(0)
+	cdb.SetConnMaxIdleTime(0)
+	s.ckpt = newCheckpointer(cdb, path, log)
 	log.Debug("store opened", "path", path, "created", s.created)
 	return s, nil
 }
@@ -122,10 +137,12 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes every connection; the last one checkpoints the WAL.
 func (s *Store) Close() error {
+	err := s.ckpt.close()
 	s.stmts.close()
-	var err error
 	if s.r != nil {
-		err = s.r.Close()
+		if rerr := s.r.Close(); rerr != nil && err == nil {
+			err = rerr
+		}
 	}
 	if werr := s.w.Close(); werr != nil && err == nil {
 		err = werr
@@ -150,6 +167,8 @@ func (s *Store) write(ctx context.Context, what string, fn func(tx *sql.Tx) erro
 	if err := tx.Commit(); err != nil {
 		return dbError(what, err)
 	}
+	s.markDirectory(what)
+	s.ckpt.committed() // the WAL grew
 	return nil
 }
 
