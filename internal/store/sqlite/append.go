@@ -135,7 +135,7 @@ func (s *Store) AppendBatch(ctx context.Context, mailboxID int64, msgs []store.N
 func insertMessageTx(ctx context.Context, tx *sql.Tx, mailboxID int64, uid uint32, modseq uint64, r io.Reader,
 	size int64, flags []string, date time.Time) error {
 	var bodyID int64
-	if err := tx.QueryRowContext(ctx, "INSERT INTO bodies (msg_id, size, refs) VALUES (?, ?, 1) RETURNING id",
+	if err := tx.QueryRowContext(ctx, "INSERT INTO bodies (id, msg_id, size, refs) VALUES (("+sqlBodyIDBase+") + 1, ?, ?, 1) RETURNING id",
 		intake.NewID(), size).Scan(&bodyID); err != nil {
 		return err
 	}

@@ -24,7 +24,11 @@ var chunkBufs = sync.Pool{New: func() any { b := make([]byte, chunkSize); return
 // Single statements of a commit, prepared once per store (see stmtCache)
 // on the writer. The INSERTs are multi-row (commit_rows.go).
 const (
-	sqlMaxBodyID = "SELECT coalesce(max(id), 0) FROM bodies"
+	sqlMaxBodyID = "SELECT " + sqlBodyIDBase
+	// sqlBodyIDBase is the id below every new body's: the highest id in
+	// use or ever deleted (migration 0005), so an id is never reused.
+	sqlBodyIDBase = `max(coalesce((SELECT max(id) FROM bodies), 0),
+		coalesce((SELECT value FROM counters WHERE name = 'body_id'), 0))`
 	// sqlTakeUIDs reserves n UIDs and n modseqs of one mailbox: it returns
 	// the first of each.
 	sqlTakeUIDs = `UPDATE mailboxes SET uidnext = uidnext + ?1, highestmodseq = highestmodseq + ?1

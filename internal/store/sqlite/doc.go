@@ -37,7 +37,9 @@
 //     mailboxes), summaries (the IMAP engine's ENVELOPE/BODYSTRUCTURE blob
 //     per message, kept out of messages so listings read narrow rows) and
 //     counters (UIDVALIDITY only goes up, so a re-created mailbox never
-//     gets an old value back).
+//     gets an old value back; since 0005 also the highest deleted body
+//     id, so a body id is never reused under a reader still streaming
+//     the deleted body).
 //
 // IMAP (mailboxes.go, flags.go, append.go, copy.go, summary.go): every
 // change to a mailbox raises its uidnext or highestmodseq in the same
