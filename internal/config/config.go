@@ -94,6 +94,10 @@ type Queue struct {
 	MaxInterval    Duration `toml:"max_interval"` // backoff doubles up to this
 	MaxAge         Duration `toml:"max_age"`      // then bounce
 	PerDestination int      `toml:"per_destination"`
+	// DelayWarning: a recipient whose NOTIFY asks for DELAY and that is
+	// still deferred this long after queueing gets its sender one delay
+	// notice (RFC 3464 Action: delayed); "0s" = never.
+	DelayWarning Duration `toml:"delay_warning"`
 }
 
 // Store drivers.
@@ -171,6 +175,7 @@ func baseDefaults() *Config {
 		},
 		Queue: Queue{
 			FirstRetry:     Duration(5 * time.Minute),
+			DelayWarning:   Duration(4 * time.Hour),
 			MaxInterval:    Duration(time.Hour),
 			MaxAge:         Duration(5 * 24 * time.Hour),
 			PerDestination: 20,

@@ -34,6 +34,7 @@ func TestDefaultValidates(t *testing.T) {
 		{"default_quota", c.Limits.DefaultQuota, int64(0)},
 		{"send_per_hour", c.Limits.SendPerHour, 1000},
 		{"first_retry", c.Queue.FirstRetry.D(), 5 * time.Minute},
+		{"delay_warning", c.Queue.DelayWarning.D(), 4 * time.Hour},
 		{"max_interval", c.Queue.MaxInterval.D(), time.Hour},
 		{"max_age", c.Queue.MaxAge.D(), 5 * 24 * time.Hour},
 		{"per_destination", c.Queue.PerDestination, 20},
@@ -96,6 +97,7 @@ smtp = ["127.0.0.1:0"]
 imap = []
 [queue]
 first_retry = "1m30s"
+delay_warning = "0s"
 [[route]]
 domain = "*"
 host = "smarthost.test:587"
@@ -122,7 +124,7 @@ token = "s3cret-token"
 	if len(c.Listen.Submission) != 0 || len(c.Listen.HTTP) != 0 || len(c.Listen.IMAP) != 0 {
 		t.Errorf("unlisted listeners not off: %+v", c.Listen)
 	}
-	if c.Queue.FirstRetry.D() != 90*time.Second || c.Queue.MaxInterval.D() != time.Hour {
+	if c.Queue.FirstRetry.D() != 90*time.Second || c.Queue.MaxInterval.D() != time.Hour || c.Queue.DelayWarning != 0 {
 		t.Errorf("queue = %+v", c.Queue)
 	}
 	if c.Limits != Default().Limits || c.Store.Driver != DriverSQLite {

@@ -58,13 +58,13 @@ arr = [{ a = 1 }, { a = 2 }]
 
 func TestDurationKeys(t *testing.T) {
 	keys := durationKeys()
-	for _, k := range []string{"queue.first_retry", "queue.max_interval", "queue.max_age",
+	for _, k := range []string{"queue.first_retry", "queue.max_interval", "queue.max_age", "queue.delay_warning",
 		"smtp.command_timeout", "smtp.data_term_timeout", "pop3.idle_timeout"} {
 		if !keys[k] {
 			t.Errorf("durationKeys lacks %q", k)
 		}
 	}
-	if keys["limits.max_message_size"] || len(keys) != 11 {
-		t.Errorf("durationKeys = %v, want the 11 duration keys only", keys)
+	if keys["limits.max_message_size"] || len(keys) != 12 {
+		t.Errorf("durationKeys = %v, want the 12 duration keys only", keys)
 	}
 }

@@ -201,6 +201,9 @@ func (c *Config) checkQueue(p *problems) {
 	checkPositive(p, "queue.first_retry", q.FirstRetry)
 	checkPositive(p, "queue.max_interval", q.MaxInterval)
 	checkPositive(p, "queue.max_age", q.MaxAge)
+	if q.DelayWarning < 0 {
+		p.add("queue.delay_warning", "must not be negative (0 = never), got %s", q.DelayWarning.D())
+	}
 	if q.MaxInterval > 0 && q.MaxInterval < q.FirstRetry {
 		p.add("queue.max_interval", "%s is shorter than queue.first_retry (%s)", q.MaxInterval, q.FirstRetry)
 	}

@@ -29,11 +29,20 @@ func newQueue(cfg *config.Config, st queue.Store, owner string, lease time.Durat
 		MaxInterval:    cfg.Queue.MaxInterval.D(),
 		MaxAge:         cfg.Queue.MaxAge.D(),
 		PerDestination: cfg.Queue.PerDestination,
+		DelayWarning:   delayWarning(cfg.Queue.DelayWarning.D()),
 		Lease:          lease,
 		// The runner wakes on Kick and on this tick; short retry intervals
 		// (tests, impatient operators) need a tick of their own size.
 		ScanInterval: min(30*time.Second, max(time.Second, cfg.Queue.FirstRetry.D()/2)),
 	}, st, d, r, log, queue.NewMetrics(reg))
+}
+
+// delayWarning maps the config's "0 = never" to the queue's negative.
+func delayWarning(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // routerResolver resolves the recipient of a DSN with the delivery
