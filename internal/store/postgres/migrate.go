@@ -4,52 +4,18 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/posthorn/posthorn/internal/mailerr"
+	"github.com/posthorn/posthorn/internal/store"
 )
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // migrations returns the embedded NNNN_name.sql files in version order.
-func migrations() ([]migration, error) {
-	ents, err := migrationFS.ReadDir("migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range ents {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v < 1 {
-			return nil, fmt.Errorf("migration file %q is not NNNN_name.sql", e.Name())
-		}
-		b, err := migrationFS.ReadFile(path.Join("migrations", e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{v, e.Name(), string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: versions must run 1, 2, 3... without gaps", m.name)
-		}
-	}
-	return ms, nil
-}
+func migrations() ([]store.Migration, error) { return store.Migrations(migrationFS, "migrations") }
 
 // migrateLock is the advisory lock key space of migrations: the key is
 // hashed with the current schema, so that installations in different
@@ -83,8 +49,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 				"database schema version %d is newer than this posthorn's (%d)", from, len(ms)), nil)
 		}
 		for _, m := range ms[from:] {
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("migration %s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("migration %s: %w", m.Name, err)
 			}
 		}
 		if from == len(ms) {

@@ -5,50 +5,16 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/posthorn/posthorn/internal/mailerr"
+	"github.com/posthorn/posthorn/internal/store"
 )
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // migrations returns the embedded NNNN_name.sql files in version order.
-func migrations() ([]migration, error) {
-	ents, err := migrationFS.ReadDir("migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range ents {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v < 1 {
-			return nil, fmt.Errorf("migration file %q is not NNNN_name.sql", e.Name())
-		}
-		b, err := migrationFS.ReadFile(path.Join("migrations", e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{v, e.Name(), string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: versions must run 1, 2, 3... without gaps", m.name)
-		}
-	}
-	return ms, nil
-}
+func migrations() ([]store.Migration, error) { return store.Migrations(migrationFS, "migrations") }
 
 // Migrate brings the schema to this binary's version. It is safe to run
 // at every open and from several processes: each step runs in its own
@@ -60,7 +26,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return mailerr.Permanent(mailerr.Unknown, "bad embedded migrations", err)
 	}
 	for _, m := range ms {
-		err := s.write(ctx, "migrate to "+m.name, func(tx *sql.Tx) error {
+		err := s.write(ctx, "migrate to "+m.Name, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx,
 				"CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"); err != nil {
 				return err
@@ -74,16 +40,16 @@ func (s *Store) Migrate(ctx context.Context) error {
 				return mailerr.Permanent(mailerr.Unknown, fmt.Sprintf(
 					"database schema version %d is newer than this posthorn's (%d)", cur, len(ms)), nil)
 			}
-			if cur >= m.version {
+			if cur >= m.Version {
 				return nil
 			}
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, "DELETE FROM schema_version"); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, "INSERT INTO schema_version (version) VALUES (?)", m.version)
+			_, err := tx.ExecContext(ctx, "INSERT INTO schema_version (version) VALUES (?)", m.Version)
 			return err
 		})
 		if err != nil {
